@@ -1,0 +1,67 @@
+# The backprop kata. `make help` lists the targets.
+# Students: install, test, submit. Instructors: release, autograde, feedback, grades, demo.
+# Maintainers: selftest (what CI runs), generate, bench.
+
+PYTHON  ?= python3
+VENV    := .venv
+PY      := $(VENV)/bin/python
+IMPL    ?= exercises
+STUDENT ?= $(shell id -un)
+SUBMISSIONS ?= submissions/*
+OUT     ?= graded
+COURSE  := grading/course
+
+.DEFAULT_GOAL := help
+.PHONY: help install install-instructor test submit selftest demo release autograde \
+        feedback grades autograde-kata gradescope generate bench clean
+
+help: ## this list
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+# --- environments: the student's is small, the instructor's adds nbgrader & co. ---------
+$(VENV)/.kata-base: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "error: could not create $(VENV) with $(PYTHON) (need Python >= 3.11 with venv)"; exit 1; }
+	$(PY) -m pip install --quiet --disable-pip-version-check -e .
+	@touch $@
+
+$(VENV)/.kata-instructor: $(VENV)/.kata-base
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[instructor]"
+	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && apt-get install -y -qq bubblewrap) >/dev/null 2>&1; } || \
+	  echo "note: bubblewrap is not installed; the grader will run submissions with process limits only"
+	@touch $@
+
+install: $(VENV)/.kata-base ## create .venv with numpy, pytest and pytest-check
+
+install-instructor: $(VENV)/.kata-instructor ## add the instructor's tools (nbgrader, rich, bubblewrap)
+
+# --- student ---------------------------------------------------------------------------
+test: install ## run the public tests on exercises/ (IMPL=solutions or IMPL=<folder> elsewhere)
+	@KATA_IMPL="$(IMPL)" $(PY) -m pytest tests
+
+submit: install ## check your work, then pack exercises/ as submission-<you>.zip
+	@KATA_IMPL="$(IMPL)" $(PY) -m pytest tests -q --no-header >/dev/null 2>&1 \
+	  && echo "public tests: all pass" \
+	  || echo "public tests: some fail (run 'make test' to see which); packing anyway"
+	@$(PY) -m zipfile -c submission-$(STUDENT).zip $(IMPL)/layers.py $(IMPL)/optimizer.py \
+	  && echo "wrote submission-$(STUDENT).zip: hand this file in"
+
+# --- instructor ------------------------------------------------------------------------
+autograde-kata: install-instructor ## grade SUBMISSIONS=... (folders, zips, notebooks) into OUT=graded
+	$(PY) -m grading grade $(SUBMISSIONS) --out $(OUT)
+
+gradescope: install-instructor ## build dist/gradescope-autograder.zip
+	$(PY) -m grading.gradescope build dist/gradescope-autograder.zip
+
+# --- maintainer ------------------------------------------------------------------------
+generate: install ## regenerate exercises/ (and the course notebook) from solutions/
+	$(PY) -m grading.tools.gen_stubs
+
+selftest: install-instructor ## prove the kata: reference, stubs, catalogue, sandbox, nbgrader loop
+	$(PY) -m grading.selftest
+
+bench: install-instructor ## print timing figures (public suite, grader throughput)
+	$(PY) -m grading.bench
+
+clean: ## remove generated outputs (keeps .venv)
+	rm -rf graded dist submission-*.zip .pytest_cache

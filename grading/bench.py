@@ -1,0 +1,94 @@
+"""Timing figures, printed (never asserted): `python -m grading.bench [--corpus N]`.
+
+1. the public suite on the reference against a trivial pytest run in the same venv;
+2. a fresh Python process importing numpy (the floor for any per-submission process);
+3. the grader's throughput on a generated corpus: reference copies, catalogue mistakes
+   and untouched stubs.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wall(cmd, repeat, **kwargs):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(cmd, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def public_suite(repeat):
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "test_trivial.py").write_text("def test_trivial():\n    assert True\n")
+        trivial = wall([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", tmp], repeat)
+    env = dict(os.environ, KATA_IMPL="solutions")
+    kata = wall([sys.executable, "-m", "pytest", "tests", "-q"], repeat, cwd=ROOT, env=env)
+    print(f"public suite on solutions: {kata:.3f} s median of {repeat}; trivial pytest run: "
+          f"{trivial:.3f} s; ratio {kata / trivial:.2f} (aim: <= 1.30)")
+
+
+def numpy_floor(repeat):
+    floor = wall([sys.executable, "-c", "import numpy"], repeat)
+    print(f"fresh python + numpy import: {floor:.3f} s per process (the floor per submission)")
+    return floor
+
+
+def corpus(folder, size):
+    """Write `size` submissions: a third reference copies, then mistakes, then stubs."""
+    from grading.catalogue import load_catalogue, variant_sources
+    from grading.tools.gen_stubs import strip_markers
+    reference = {f: strip_markers((ROOT / "solutions" / f).read_text()) for f in ("layers.py", "optimizer.py")}
+    stubs = {f: (ROOT / "exercises" / f).read_text() for f in ("layers.py", "optimizer.py")}
+    mistakes = load_catalogue()["mistakes"]
+    paths = []
+    for i in range(size):
+        kind = i % 3
+        if kind == 0:
+            files, name = reference, f"ref-{i:03d}"
+        elif kind == 1:
+            entry = mistakes[i % len(mistakes)]
+            files, name = variant_sources(entry), f"mistake-{i:03d}-{entry['id']}"
+        else:
+            files, name = stubs, f"stub-{i:03d}"
+        path = Path(folder, name)
+        path.mkdir()
+        for f, text in files.items():
+            (path / f).write_text(text)
+        paths.append(path)
+    return paths
+
+
+def throughput(size, jobs):
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = corpus(Path(tmp, "subs").mkdir() or Path(tmp, "subs"), size)
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "grading", "grade", *map(str, paths),
+                        "--out", str(Path(tmp, "out")), "--jobs", str(jobs), "--quiet"],
+                       cwd=ROOT, check=True)
+        seconds = time.perf_counter() - start
+    print(f"grader: {size} submissions in {seconds:.1f} s with --jobs {jobs}: "
+          f"{size / seconds:.1f} submissions/s (aim: >= 10)")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--corpus", type=int, default=210, help="submissions in the grader corpus")
+    p.add_argument("--repeat", type=int, default=7, help="repetitions of each timed command")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = p.parse_args()
+    public_suite(args.repeat)
+    numpy_floor(args.repeat)
+    throughput(args.corpus, args.jobs)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,443 @@
+"""Write the nbgrader source notebook of the kata from the reference solutions.
+
+    python -m grading.course.build_assignment           # (re)write the notebook
+    python -m grading.course.build_assignment --check   # exit 1 if it is missing or stale
+
+Output: grading/course/source/backprop/backprop.ipynb. For each class it holds a
+markdown explanation, a solution cell (the class copied from solutions/, with its
+BEGIN/END SOLUTION markers: nbgrader's ClearSolutions turns those regions into
+stubs), a cell of visible checks, and one autograded test cell whose hidden part
+asks `python -m grading nbcell CLASS` for the score.
+"""
+import argparse
+import difflib
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+COURSE = Path(__file__).resolve().parent
+REPO = COURSE.parent.parent
+ASSIGNMENT = "backprop"
+NOTEBOOK = COURSE / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+
+POINTS = 25.0                 # per class; four classes -> 100
+SUBPROCESS_TIMEOUT = 25       # seconds; below nbgrader's per-cell Execute.timeout (30)
+# (solution file, class) in notebook order
+CLASSES = [("layers.py", "MatMul"), ("layers.py", "Sigmoid"),
+           ("layers.py", "Affine"), ("optimizer.py", "SGD")]
+# The visible-check cells are read-only for Jupyter but carry no nbgrader
+# "locked" flag: nbgrader 0.9.6 crashes (KeyError in OverwriteCells.add_missing_grade_cells)
+# when a deleted test cell follows a locked read-only cell. See the report.
+LOCK_CHECK_CELLS = False
+
+SCHEMA_VERSION = 3
+
+
+# --- reading the solutions -------------------------------------------------------
+
+def class_block(source, name):
+    """The text of the top-level `class name` block of a module, without trailing blank lines."""
+    lines = source.splitlines()
+    start = None
+    for i, line in enumerate(lines):
+        if re.match(rf"class\s+{re.escape(name)}\b", line):
+            start = i
+            break
+    if start is None:
+        raise ValueError(f"no top-level `class {name}` found")
+    end = len(lines)
+    for j in range(start + 1, len(lines)):
+        line = lines[j]
+        if line.strip() and not line[0].isspace() and not line.lstrip().startswith("#"):
+            end = j
+            break
+    block = lines[start:end]
+    while block and not block[-1].strip():
+        block.pop()
+    text = "\n".join(block)
+    if "### BEGIN SOLUTION" not in text or "### END SOLUTION" not in text:
+        raise ValueError(f"class {name} has no ### BEGIN SOLUTION / ### END SOLUTION region")
+    return text
+
+
+def read_solutions(solutions_dir=None):
+    """{class name: class text} read from solutions/layers.py and solutions/optimizer.py."""
+    folder = Path(solutions_dir) if solutions_dir else REPO / "solutions"
+    texts = {}
+    for filename, name in CLASSES:
+        texts[name] = class_block((folder / filename).read_text(encoding="utf-8"), name)
+    return texts
+
+
+# --- the hidden test snippet ---------------------------------------------------------
+
+def hidden_test_code(class_name, points=POINTS, timeout=SUBPROCESS_TIMEOUT):
+    """The code between BEGIN/END HIDDEN TESTS for one class.
+
+    It runs `python -P -m grading nbcell CLASS` in the kernel's working directory
+    (the submission folder), prints the grader's feedback text to stdout, and
+    leaves a plain float in [0, points] as the cell's value. Any failure prints a
+    message and scores 0.0. Standard library only; nothing is written to stderr.
+
+    `-P` (Python >= 3.11) keeps the submission folder off the grader's sys.path:
+    without it a submitted json.py or grading/ would be imported by the grader.
+    """
+    return f'''import json as _json, os as _os, subprocess as _subprocess, sys as _sys
+_score = 0.0
+try:
+    _run = _subprocess.run(
+        [_sys.executable, "-P", "-m", "grading", "nbcell", "{class_name}"],
+        cwd=_os.getcwd(), capture_output=True, text=True, timeout={timeout},
+        stdin=_subprocess.DEVNULL)
+    _lines = [_l for _l in _run.stdout.splitlines() if _l.lstrip().startswith("{{")]
+    _verdict = _json.loads(_lines[-1]) if _lines else None
+    if not isinstance(_verdict, dict) or _verdict.get("class") != "{class_name}":
+        print("{class_name}: the grader gave no result (exit code %s); this part scores 0."
+              % _run.returncode)
+    else:
+        print(str(_verdict.get("output", "")))
+        _score = float(_verdict.get("score", 0.0))
+except Exception as _exc:
+    print("{class_name}: the grader could not run (%s); this part scores 0." % type(_exc).__name__)
+if not _score >= 0.0:  # NaN; nbgrader would count it as full marks
+    _score = 0.0
+float(min(max(_score, 0.0), {float(points)!r}))'''
+
+
+def test_cell_source(class_name):
+    return (f"# 채점할 때 이 칸에서 {class_name} 의 숨은 테스트가 실행됩니다. "
+            f"/ The hidden tests for {class_name} run in this cell at grading time.\n"
+            "### BEGIN HIDDEN TESTS\n"
+            f"{hidden_test_code(class_name)}\n"
+            "### END HIDDEN TESTS")
+
+
+# --- visible checks ------------------------------------------------------------------
+
+# Every failure surfaces as AssertionError (or the stub's NotImplementedError).
+CHECK_PRELUDE = '''\
+def _call(what, fn, *args):
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        raise
+    except Exception as exc:
+        raise AssertionError(f"{what} raised {type(exc).__name__}: {exc}") from exc
+
+def _same(what, got, want):
+    assert isinstance(got, np.ndarray), f"{what}: expected a numpy array, got {type(got).__name__}"
+    assert got.shape == np.shape(want), f"{what}: expected shape {np.shape(want)}, got {got.shape}"
+    assert np.allclose(got, want), f"{what}: expected\\n{np.asarray(want)}\\ngot\\n{got}"
+'''
+
+CHECKS = {
+    "MatMul": '''
+# x: (1, 3), W: (3, 2)  ->  out: (1, 2)
+_W = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+_x = np.array([[1.0, 0.0, -1.0]])
+_layer = MatMul(_W.copy())
+_dW_array = _layer.grads[0]
+_same("MatMul.forward(x)", _call("MatMul.forward", _layer.forward, _x), [[-4.0, -4.0]])
+_same("MatMul.backward(dout) (dx)", _call("MatMul.backward", _layer.backward, np.ones((1, 2))),
+      [[3.0, 7.0, 11.0]])
+_same("MatMul.grads[0] (dW)", _layer.grads[0], [[1.0, 1.0], [0.0, 0.0], [-1.0, -1.0]])
+assert _layer.grads[0] is _dW_array, "MatMul.backward must write into grads[0][...], not replace it"
+print("MatMul: visible checks passed / 보이는 검사 통과")
+''',
+    "Sigmoid": '''
+_x = np.array([[0.0, 2.0], [-2.0, 0.0]])
+_layer = Sigmoid()
+_out = _call("Sigmoid.forward", _layer.forward, _x)
+_same("Sigmoid.forward(x)", _out, [[0.5, 0.88079708], [0.11920292, 0.5]])
+_dx = _call("Sigmoid.backward", _layer.backward, np.ones_like(_x))
+assert isinstance(_dx, np.ndarray) and _dx.shape == _x.shape, \\
+    f"Sigmoid.backward: expected an array of shape {_x.shape}, got {type(_dx).__name__}"
+_same("Sigmoid.backward(ones) at x = 0 (y = 0.5)", _dx * (_x == 0), [[0.25, 0.0], [0.0, 0.25]])
+# numerical derivative of forward: a small central difference
+_h = 1e-5
+_up = _call("Sigmoid.forward", Sigmoid().forward, _x + _h)
+_down = _call("Sigmoid.forward", Sigmoid().forward, _x - _h)
+_same("Sigmoid.backward(ones) vs numerical derivative", _dx, (_up - _down) / (2 * _h))
+print("Sigmoid: visible checks passed / 보이는 검사 통과")
+''',
+    "Affine": '''
+# x: (2, 3), W: (3, 2), b: (2,)  ->  out: (2, 2)
+_W = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+_b = np.array([10.0, 20.0])
+_x = np.array([[1.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+_layer = Affine(_W.copy(), _b.copy())
+_dW_array, _db_array = _layer.grads
+_same("Affine.forward(x)", _call("Affine.forward", _layer.forward, _x), [[6.0, 16.0], [13.0, 24.0]])
+_same("Affine.backward(dout) (dx)", _call("Affine.backward", _layer.backward, np.ones((2, 2))),
+      [[3.0, 7.0, 11.0], [3.0, 7.0, 11.0]])
+_same("Affine.grads[0] (dW)", _layer.grads[0], [[1.0, 1.0], [1.0, 1.0], [-1.0, -1.0]])
+_same("Affine.grads[1] (db, a sum over the batch)", _layer.grads[1], [2.0, 2.0])
+assert _layer.grads[0] is _dW_array and _layer.grads[1] is _db_array, \\
+    "Affine.backward must write into grads[0][...] and grads[1][...], not replace them"
+print("Affine: visible checks passed / 보이는 검사 통과")
+''',
+    "SGD": '''
+_params = [np.array([1.0, 2.0]), np.array([[3.0]])]
+_grads = [np.array([10.0, -10.0]), np.array([[1.0]])]
+_arrays = list(_params)
+_call("SGD.update", SGD(lr=0.1).update, _params, _grads)
+assert all(p is a for p, a in zip(_params, _arrays)), \\
+    "SGD.update must change the arrays in place (params[i] -= ...), not put new ones in the list"
+_same("params[0] after one step", _params[0], [0.0, 3.0])
+_same("params[1] after one step", _params[1], [[2.9]])
+_same("grads[0] (must not change)", _grads[0], [10.0, -10.0])
+print("SGD: visible checks passed / 보이는 검사 통과")
+''',
+}
+
+
+def checks_source(class_name):
+    return (f"# {class_name}: 보이는 검사 (채점에는 쓰이지 않습니다) "
+            "/ visible checks (not graded)\n" + CHECK_PRELUDE + CHECKS[class_name].rstrip("\n"))
+
+
+# --- the teaching text ---------------------------------------------------------------
+
+INTRO = """\
+# 오차역전파 실습: MatMul, Sigmoid, Affine, SGD / Backpropagation kata
+
+*밑바닥부터 시작하는 딥러닝 2*, 1.3절 / *Deep Learning from Scratch 2*, section 1.3.
+
+**KO.** 이 노트북에서는 신경망의 계층 세 개(MatMul, Sigmoid, Affine)와 옵티마이저
+하나(SGD)를 직접 구현합니다. `# YOUR CODE HERE` 와 `raise NotImplementedError()`
+를 지우고 코드를 쓰세요. 각 클래스 아래의 *보이는 검사* 칸을 실행하면 바로 확인할
+수 있습니다. 채점은 그 아래 칸에서 숨은 테스트로 하며, 클래스마다 25점입니다.
+
+**EN.** You will write three layers (MatMul, Sigmoid, Affine) and one optimizer
+(SGD). Replace each `# YOUR CODE HERE` / `raise NotImplementedError()` with your
+code. Run the *visible checks* cell below each class to test it right away. The
+grade comes from hidden tests that run in the cell after it: 25 points per class.
+
+Every layer shares one interface / 모든 계층의 공통 인터페이스:
+`params` (list of parameter arrays), `grads` (gradients, same shapes),
+`forward(x)`, `backward(dout)`."""
+
+IMPORTS_MD = """\
+먼저 NumPy를 불러옵니다. 이 칸은 수정할 수 없습니다. 노트북을 다시 열면 이 칸부터 실행하세요.
+
+First, NumPy. This cell is read-only; run it first whenever you reopen the notebook."""
+
+GRAPH_MD = """\
+## 계산 그래프 / The computational graph
+
+**KO.** 계산 그래프는 계산을 노드(연산)와 화살표(값의 흐름)로 그린 것입니다.
+순전파(forward)에서는 왼쪽에서 오른쪽으로 값을 계산하고, 역전파(backward)에서는
+오른쪽에서 왼쪽으로 *손실 L을 각 값으로 미분한 값*을 전달합니다. 각 노드는 자기
+출력에 대한 기울기 `dout` = ∂L/∂out 을 받아 연쇄 법칙으로 입력에 대한 기울기
+∂L/∂x = ∂L/∂out · ∂out/∂x 를 계산해 앞쪽으로 넘깁니다. 노드는 전체 그래프를 알
+필요가 없고, 자기 연산의 국소적인 미분만 알면 됩니다.
+
+몇 가지 기본 노드: 덧셈 노드는 기울기를 그대로 나눠 주고, 곱셈 노드는 입력을
+서로 바꿔 곱해 주며, 분기(repeat) 노드는 역전파에서 들어온 기울기를 **더합니다**.
+같은 값을 여러 번 쓰는 것(예: 편향 b를 배치의 모든 행에 더하기)은 역전파에서
+합(sum)이 됩니다.
+
+**EN.** A computational graph draws a computation as nodes (operations) joined by
+arrows (values). The forward pass computes values left to right; the backward pass
+sends *derivatives of the loss L* right to left. Each node receives `dout` =
+∂L/∂out and, by the chain rule, hands back ∂L/∂x = ∂L/∂out · ∂out/∂x. A node only
+needs the local derivative of its own operation, never the whole graph.
+
+A few basic nodes: an addition passes the gradient through unchanged, a
+multiplication multiplies it by the *other* input, and a copy (repeat) node **sums**
+the gradients coming back. Using one value several times - such as adding the bias
+b to every row of a batch - becomes a sum in the backward pass.
+
+Shapes are the best guide: a gradient always has the shape of the value it belongs
+to. / 기울기는 항상 해당 값과 같은 모양입니다. 모양을 맞추는 것이 가장 좋은 길잡이입니다."""
+
+CLASS_MD = {
+    "MatMul": """\
+## MatMul 계층 / The MatMul layer
+
+**KO.** `out = x @ W` 입니다. x는 (N, D), W는 (D, H), out은 (N, H) 모양입니다.
+역전파에서는 `dout` (N, H)을 받아 `dx` (N, D)와 `dW` (D, H)를 구합니다. 두 값
+모두 dout과 다른 쪽 입력(W 또는 x)의 행렬 곱이고, 한쪽을 전치해야 모양이 맞습니다.
+순전파의 x는 역전파에서 필요하므로 저장해 두세요.
+
+**EN.** `out = x @ W` with x: (N, D), W: (D, H), out: (N, H). Backward receives
+`dout` (N, H) and returns `dx` (N, D), and writes `dW` (D, H). Each is a matrix
+product of dout with the *other* input, one factor transposed; the shapes tell you
+which. Forward must keep x, because backward needs it.
+
+`grads[0][...] = dW` overwrites the existing array. Writing `grads[0] = dW` would
+swap in a new array that the optimizer never sees. / `grads[0] = dW` 처럼 새 배열로
+바꾸면 옵티마이저가 그 배열을 보지 못합니다.""",
+    "Sigmoid": """\
+## Sigmoid 계층 / The Sigmoid layer
+
+**KO.** 시그모이드 y = 1 / (1 + exp(-x)) 는 원소별로 적용됩니다. 미분은 출력으로
+깔끔하게 쓸 수 있습니다: dy/dx = y (1 - y). 그래서 순전파에서 **출력** y를 저장해
+두면 역전파는 `dout * y * (1 - y)` 한 줄이면 됩니다. 매개변수가 없으므로 params와
+grads는 빈 리스트입니다.
+
+**EN.** The sigmoid y = 1 / (1 + exp(-x)) acts element by element. Its derivative is
+neatest in terms of the output: dy/dx = y (1 - y). So forward keeps the **output** y,
+and backward multiplies dout by that local derivative. No parameters: params and
+grads stay empty lists.
+
+The visible checks compare your backward with a numerical derivative of your forward
+(a small central difference), the usual way to test a backward pass. / 보이는 검사는
+역전파 결과를 순전파의 수치 미분(중심 차분)과 비교합니다.""",
+    "Affine": """\
+## Affine 계층 / The Affine layer
+
+**KO.** 완전연결 계층: `out = x @ W + b`. b의 모양은 (H,)이고 브로드캐스트로 배치의
+모든 행(N개)에 더해집니다. 역전파에서 dx와 dW는 MatMul과 같습니다. b는 N번 복사되어
+쓰였으므로(분기 노드) db는 dout을 배치 축(axis=0)으로 **더한** 값입니다. 평균이
+아닙니다.
+
+**EN.** The fully connected layer: `out = x @ W + b`, with b of shape (H,) broadcast
+over the N rows of the batch. In backward, dx and dW are exactly as in MatMul. The
+bias was copied to every row (a repeat node), so db **sums** dout over the batch axis
+(axis=0) - a sum, not a mean. Write both gradients in place: `grads[0][...] = dW`,
+`grads[1][...] = db`.""",
+    "SGD": """\
+## 학습의 네 단계와 SGD / The four steps of training, and SGD
+
+**KO.** 신경망 학습은 다음 네 단계를 반복합니다.
+
+1. **미니배치**: 훈련 데이터에서 무작위로 일부를 고릅니다.
+2. **기울기 계산**: 순전파로 손실을 구하고, 역전파로 각 매개변수에 대한 손실의 기울기를 구합니다.
+3. **매개변수 갱신**: 기울기의 반대 방향으로 매개변수를 조금 움직입니다.
+4. **반복**: 1-3단계를 필요한 만큼 되풀이합니다.
+
+3단계를 맡는 것이 옵티마이저입니다. 가장 단순한 확률적 경사 하강법(SGD)은
+`W ← W - lr · ∂L/∂W` 입니다. lr은 학습률입니다. 모델은 모든 계층의 params와 grads를
+리스트로 모아 `update(params, grads)`에 넘깁니다. 계층들이 같은 배열을 들고 있으므로
+반드시 **제자리에서** (`params[i] -= ...`) 바꿔야 합니다.
+
+**EN.** Training a network repeats four steps:
+
+1. **Mini-batch**: pick a random part of the training data.
+2. **Gradients**: forward to get the loss, backward to get the loss's gradient for every parameter.
+3. **Update**: move every parameter a little against its gradient.
+4. **Repeat** steps 1-3 as long as needed.
+
+Step 3 is the optimizer's job. The simplest, stochastic gradient descent (SGD), does
+`W ← W - lr · ∂L/∂W` with learning rate lr. A model gathers the params and grads of
+all its layers into two lists and calls `update(params, grads)`. The layers hold the
+very same arrays, so the update must be **in place** (`params[i] -= ...`); `grads`
+must stay unchanged.""",
+}
+
+OUTRO = """\
+## 마무리 / Wrapping up
+
+**KO.** 네 클래스를 모두 구현하고 보이는 검사를 통과했다면 노트북을 저장하고 제출하세요.
+채점은 제출한 노트북의 코드로 다시 실행되므로, 위에서부터 차례로 실행해도 오류가 없는지
+마지막으로 확인하세요 (Kernel → Restart & Run All).
+
+**EN.** Once all four classes pass their visible checks, save and submit. Grading
+re-runs the submitted notebook from the top, so check it runs cleanly in order first
+(Kernel → Restart & Run All)."""
+
+
+# --- the notebook ----------------------------------------------------------------------
+
+def _markdown(cell_id, text):
+    cell = nbformat.v4.new_markdown_cell(text)
+    cell.id = cell_id
+    return cell
+
+
+def _code(cell_id, text, *, grade_id=None, solution=False, grade=False, locked=False,
+          points=None, readonly=False):
+    cell = nbformat.v4.new_code_cell(text)
+    cell.id = cell_id
+    if grade_id is not None:
+        meta = {"grade": grade, "grade_id": grade_id, "locked": locked,
+                "schema_version": SCHEMA_VERSION, "solution": solution}
+        if grade:
+            meta["points"] = points
+        cell.metadata["nbgrader"] = meta
+    if readonly:
+        cell.metadata["editable"] = False
+        cell.metadata["deletable"] = False
+    return cell
+
+
+def build_notebook(solutions):
+    """The source notebook as a NotebookNode; `solutions` maps class name -> class text."""
+    cells = [_markdown("intro", INTRO),
+             _markdown("imports-md", IMPORTS_MD),
+             _code("imports", "import numpy as np", grade_id="imports", locked=True,
+                   readonly=True),
+             _markdown("graph-md", GRAPH_MD)]
+    for _, name in CLASSES:
+        key = name.lower()
+        cells.append(_markdown(f"{key}-md", CLASS_MD[name]))
+        cells.append(_code(f"{key}-solution", solutions[name], grade_id=f"{name}_solution",
+                           solution=True))
+        if LOCK_CHECK_CELLS:
+            cells.append(_code(f"{key}-checks", checks_source(name), grade_id=f"{name}_checks",
+                               locked=True, readonly=True))
+        else:
+            cells.append(_code(f"{key}-checks", checks_source(name), readonly=True))
+        cells.append(_code(f"{key}-tests", test_cell_source(name), grade_id=f"{name}_tests",
+                           grade=True, locked=True, points=POINTS, readonly=True))
+    cells.append(_markdown("outro", OUTRO))
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)",
+                                 "language": "python", "name": "python3"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nbformat.validate(nb)
+    return nb
+
+
+def render(solutions_dir=None):
+    text = nbformat.writes(build_notebook(read_solutions(solutions_dir)))
+    return text if text.endswith("\n") else text + "\n"
+
+
+def stray_files():
+    """Files next to the notebook in source/backprop: they would be released too."""
+    folder = NOTEBOOK.parent
+    if not folder.is_dir():
+        return []
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
+                  if p.is_file() and p != NOTEBOOK)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m grading.course.build_assignment",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true",
+                        help="do not write; exit 1 if the notebook is missing or out of date")
+    parser.add_argument("--solutions", help="folder with layers.py and optimizer.py "
+                                            "(default: solutions/ of the repository)")
+    args = parser.parse_args(argv)
+    try:
+        text = render(args.solutions)
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    problems = [f"stray file in {NOTEBOOK.parent}: {f}" for f in stray_files()]
+    if args.check:
+        old = NOTEBOOK.read_text(encoding="utf-8") if NOTEBOOK.exists() else None
+        if old is None:
+            problems.append(f"{NOTEBOOK} does not exist: run python -m grading.course.build_assignment")
+        elif old != text:
+            diff = difflib.unified_diff(old.splitlines(), text.splitlines(), "on disk", "generated",
+                                        lineterm="", n=1)
+            problems.append(f"{NOTEBOOK} is out of date:\n" + "\n".join(list(diff)[:40]))
+        for p in problems:
+            print(p, file=sys.stderr)
+        return 1 if problems else 0
+    NOTEBOOK.parent.mkdir(parents=True, exist_ok=True)
+    NOTEBOOK.write_text(text, encoding="utf-8")
+    print(f"wrote {NOTEBOOK}")
+    for p in problems:
+        print("warning: " + p, file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

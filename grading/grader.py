@@ -1,0 +1,71 @@
+"""One submission in, one Gradescope results dict out.
+
+The submission's code runs in the sandbox (`grading.judge.remote`); the hidden suites,
+their data and the scores stay in this process.
+"""
+import time
+
+from grading.judge.engine import CLASSES, load_rubric, run_suites, seed_for
+
+_sandbox = None
+
+
+def sandbox(timeout=10.0):
+    """This process's sandbox, started on first use and kept for the next submissions."""
+    global _sandbox
+    if _sandbox is None:
+        from grading.judge.remote import Sandbox
+        _sandbox = Sandbox(timeout=timeout)
+    return _sandbox
+
+
+def grade(sub, seed=None, timeout=10.0, classes=CLASSES, rubric=None):
+    """Grade a loaded `Submission`: a results dict in Gradescope's format (plus a few
+    fields of our own under `kata`)."""
+    started = time.monotonic()
+    seed = seed_for(sub.name) if seed is None else seed
+    the_sandbox = sandbox(timeout)
+    subjects = []
+
+    def make_subject():
+        subjects.append(the_sandbox.subject(sub.sources))
+        return subjects[-1]
+
+    verdict = run_suites(make_subject, seed, classes, rubric or load_rubric())
+    printed = "".join(getattr(s, "output", "") or "" for s in subjects).strip()
+    return results_json(sub, verdict, time.monotonic() - started, the_sandbox.isolation, printed)
+
+
+def results_json(sub, verdict, seconds, isolation, printed=""):
+    class_scores = verdict.class_scores()
+    class_max = {c: 0.0 for c in CLASSES}
+    tests = []
+    counters = {}
+    for r in sorted(verdict.results, key=lambda r: CLASSES.index(r.cls)):
+        class_max[r.cls] += r.max_score
+        counters[r.cls] = counters.get(r.cls, 0) + 1
+        tests.append({
+            "name": r.name, "score": r.score, "max_score": r.max_score,
+            "status": "passed" if r.passed else "failed",
+            "output": r.output if not r.passed else "",
+            "visibility": "visible",
+            "number": f"{CLASSES.index(r.cls) + 1}.{counters[r.cls]}",
+        })
+    graded = [c for c in CLASSES if class_max[c]]
+    lines = [f"{c}: {class_scores[c]:g} / {class_max[c]:g}" for c in graded]
+    lines += [f"Note: {n}" for n in sub.notes]
+    if printed:
+        lines.append("Your code printed (first lines):\n" + printed[:1500])
+    lines.append(f"(data seed {verdict.seed}; isolation: {isolation})")
+    return {
+        "score": round(sum(class_scores[c] for c in graded), 6),
+        "execution_time": round(seconds, 3),
+        "output": "\n".join(lines),
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+        "kata": {"submission": sub.name, "seed": verdict.seed, "isolation": isolation,
+                 "classes": {c: {"score": class_scores[c], "max_score": class_max[c]}
+                             for c in graded},
+                 "notes": sub.notes},
+    }

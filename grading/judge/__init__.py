@@ -1,0 +1,1 @@
+"""The judge: test data, expected values, comparisons and scores. Never imports student code."""

@@ -1,0 +1,156 @@
+"""Runs the hidden suites against one submission and turns pytest's reports into scores.
+
+pytest runs in this (the judge's) process; the student's objects live behind a `Subject`.
+One pytest module grades one class, and each module gets its own subject, so a class
+that hangs or crashes costs that class only.
+"""
+import io
+import tomllib
+import zlib
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grading.judge.subject import StudentError
+
+SUITES = Path(__file__).parent / "suites"
+RUBRIC = Path(__file__).parent.parent / "rubric.toml"
+CLASSES = ("MatMul", "Sigmoid", "Affine", "SGD")
+MODULE_OF = {"MatMul": "test_matmul.py", "Sigmoid": "test_sigmoid.py",
+             "Affine": "test_affine.py", "SGD": "test_sgd.py"}
+
+
+def load_rubric(path=RUBRIC):
+    """{class: {test function: {"name": str, "points": float}}} from rubric.toml."""
+    with open(path, "rb") as f:
+        return tomllib.load(f)
+
+
+def seed_for(name):
+    """The data seed of a submission: stable across runs and machines."""
+    return zlib.crc32(name.encode("utf-8"))
+
+
+@dataclass
+class TestResult:
+    cls: str
+    test_id: str
+    name: str
+    max_score: float
+    passed: bool = False
+    output: str = ""
+
+    @property
+    def score(self):
+        return self.max_score if self.passed else 0.0
+
+
+@dataclass
+class Verdict:
+    """What one submission earned, test by test."""
+    seed: int
+    results: list = field(default_factory=list)
+
+    def class_scores(self):
+        scores = {cls: 0.0 for cls in CLASSES}
+        for r in self.results:
+            scores[r.cls] += r.score
+        return scores
+
+
+def _failure_text(report, excinfo):
+    """The student-facing reason a test failed: check messages and the raised error only."""
+    lines = []
+    for line in str(report.longrepr or "").splitlines():
+        if line.startswith("FAILURE: "):
+            lines.append("- " + line[len("FAILURE: "):].strip())
+    if excinfo is not None:
+        exc = excinfo.value
+        if isinstance(exc, StudentError):
+            lines.append(f"- your code raised {exc}")
+        elif isinstance(exc, AssertionError):
+            # pytest's rewritten assertion adds "assert ..." lines: keep our message only.
+            lines.append("- " + str(exc).split("\nassert ")[0].strip())
+        else:
+            lines.append(f"- the grader failed on this test ({type(exc).__name__}: {exc}); "
+                         "please tell the instructor")
+    return "\n".join(lines) or "- failed"
+
+
+class _KataPlugin:
+    """Fixtures for the hidden suites, and the collector of their reports."""
+
+    def __init__(self, make_subject, seed, rubric):
+        # Not `self.seed`: pytest looks fixtures up on the instance, and an int attribute
+        # named like the `seed` fixture below would hide it (INTERNALERROR at registration).
+        self.make_subject, self.data_seed, self.rubric = make_subject, seed, rubric
+        self.results = {}
+        self.errors = []
+
+    @pytest.fixture(scope="module")
+    def subject(self):
+        the_subject = self.make_subject()
+        yield the_subject
+        the_subject.close()
+
+    @pytest.fixture
+    def rng(self, request):
+        # Per submission and per test: reruns reproduce, tests stay independent.
+        return np.random.default_rng([self.data_seed, zlib.crc32(request.node.name.encode())])
+
+    @pytest.fixture
+    def seed(self):
+        return self.data_seed
+
+    def _result_for(self, item):
+        cls = next(c for c, m in MODULE_OF.items() if item.path.name == m)
+        entry = self.rubric.get(cls, {}).get(item.name)
+        if entry is None:
+            raise KeyError(f"{cls}.{item.name} has no entry in rubric.toml")
+        return self.results.setdefault(item.nodeid, TestResult(
+            cls, item.name, entry["name"], float(entry["points"]), passed=True))
+
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_runtest_makereport(self, item, call):
+        # Taken before the yield: when checks failed, pytest-check replaces call.excinfo
+        # with an AssertionError of its own ("FAILURE: ..." lines, already collected from
+        # the report), which would repeat the first check and hide what the test raised.
+        raised = call.excinfo
+        outcome = yield
+        report = outcome.get_result()
+        result = self._result_for(item)
+        if report.failed and result.passed:
+            result.passed = False
+            result.output = _failure_text(report, raised)
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.errors.append(str(report.longrepr))
+
+
+def run_suites(make_subject, seed, classes=CLASSES, rubric=None):
+    """Grade one submission: `make_subject()` gives a fresh `Subject` per class."""
+    rubric = rubric or load_rubric()
+    plugin = _KataPlugin(make_subject, seed, rubric)
+    args = [str(SUITES / MODULE_OF[c]) for c in classes]
+    args += ["-p", "no:cacheprovider", "-p", "no:terminal", "--check-max-tb=0",
+             # importlib mode from the repository root: the suites load as
+             # grading.judge.suites.test_*, so they never take the module names
+             # test_matmul, ... from the public tests/ run in the same process.
+             "--import-mode=importlib",
+             "--rootdir", str(SUITES.parents[2]), "-c", str(SUITES / "pytest.ini")]
+    sink = io.StringIO()
+    with redirect_stdout(sink), redirect_stderr(sink):
+        code = pytest.main(args, plugins=[plugin])
+    if plugin.errors or code not in (0, 1):
+        raise RuntimeError(f"the hidden suites did not run (pytest exit {code}): "
+                           + "\n".join(plugin.errors)[-2000:] + sink.getvalue()[-2000:])
+    verdict = Verdict(seed)
+    for r in plugin.results.values():
+        if not r.passed:
+            r.output += f"\n(data seed {seed}: a rerun with this seed repeats the same inputs)"
+        verdict.results.append(r)
+    return verdict

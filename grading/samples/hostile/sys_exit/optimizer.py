@@ -1,0 +1,9 @@
+# (a correct SGD)
+
+class SGD:
+    def __init__(self, lr=0.01):
+        self.lr = lr
+
+    def update(self, params, grads):
+        for p, g in zip(params, grads):
+            p -= self.lr * g

@@ -1,0 +1,411 @@
+"""The sandbox against hostile submissions: run with KATA_SANDBOX=bwrap and with =off.
+
+Whole hostile submissions live in grading/samples/hostile/<name>/; small inline sources
+here cover single behaviours. Timeouts are short so the file runs in a few seconds.
+"""
+import os
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grading.judge.remote import GARBAGE, Sandbox, checked_answer
+from grading.judge.subject import StudentCrash, StudentError, StudentTimeout
+from grading.sandbox import protocol
+
+HOSTILE = Path(__file__).resolve().parent.parent / "samples" / "hostile"
+REPO = HOSTILE.parents[2]
+
+GOOD_LAYERS = """
+import numpy as np
+
+class MatMul:
+    def __init__(self, W):
+        self.params, self.grads = [W], [np.zeros_like(W)]
+    def forward(self, x):
+        self.x = x
+        return x @ self.params[0]
+    def backward(self, dout):
+        self.grads[0][...] = self.x.T @ dout
+        return dout @ self.params[0].T
+
+class Sigmoid:
+    def __init__(self):
+        self.params, self.grads = [], []
+    def forward(self, x):
+        self.out = 1 / (1 + np.exp(-x))
+        return self.out
+    def backward(self, dout):
+        return dout * self.out * (1 - self.out)
+"""
+GOOD_OPTIMIZER = """
+class SGD:
+    def __init__(self, lr=0.01):
+        self.lr = lr
+    def update(self, params, grads):
+        for p, g in zip(params, grads):
+            p -= self.lr * g
+"""
+
+
+def sample(name):
+    return {m: (HOSTILE / name / f"{m}.py").read_text() for m in ("layers", "optimizer")}
+
+
+def forward_source(body, prelude=""):
+    """A submission whose MatMul.forward runs `body` (indented for a method)."""
+    body = "\n".join("        " + line for line in body.strip("\n").splitlines())
+    return {"layers": f"import numpy as np\n{prelude}\nclass MatMul:\n"
+                      f"    def __init__(self, W):\n        self.W = W\n"
+                      f"    def forward(self, x):\n{body}\n", "optimizer": ""}
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox(timeout=2) as the_sandbox:
+        yield the_sandbox
+
+
+@pytest.fixture(scope="module")
+def quick():
+    """For tests that must hit the time limit."""
+    with Sandbox(timeout=0.5) as the_sandbox:
+        yield the_sandbox
+
+
+def works(sandbox):
+    subject = sandbox.subject({"layers": GOOD_LAYERS, "optimizer": GOOD_OPTIMIZER})
+    try:
+        out = subject.new("MatMul", np.eye(2)).forward(np.array([[1.0, 2.0]]))
+        return np.array_equal(out, [[1.0, 2.0]])
+    finally:
+        subject.close()
+
+
+def processes_named(name):
+    """Live processes with this comm, seen from outside the sandbox."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            comm = Path(f"/proc/{pid}/comm").read_text().strip()
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if comm == name and state != "Z":
+            found.append(int(pid))
+    return found
+
+
+# --- what a correct submission gets ----------------------------------------------------
+
+def test_right_numbers(sandbox):
+    subject = sandbox.subject({"layers": GOOD_LAYERS, "optimizer": GOOD_OPTIMIZER})
+    rng = np.random.default_rng(0)
+    x, W, dout = rng.standard_normal((4, 3)), rng.standard_normal((3, 2)), rng.standard_normal((4, 2))
+    layer = subject.new("MatMul", W)
+    out = layer.forward(x)
+    assert type(out) is np.ndarray and np.allclose(out, x @ W)
+    assert np.allclose(layer.backward(dout), dout @ W.T)
+    assert np.allclose(layer.read("grads")[0], x.T @ dout)
+    sig = subject.new("Sigmoid")
+    assert np.allclose(sig.forward(x), 1 / (1 + np.exp(-x)))
+    sgd = subject.new("SGD", lr=0.5)
+    after = sgd.sgd_update([W], [dout[:3]])
+    assert np.allclose(after["params"][0], W - 0.5 * dout[:3])
+    subject.close()
+    assert subject.exit_info is not None and subject.output == ""
+    with pytest.raises(StudentError):
+        subject.new("Sigmoid")
+
+
+def test_exception_names_the_line(sandbox):
+    subject = sandbox.subject(forward_source("raise ValueError('shapes do not match')"))
+    with pytest.raises(StudentError) as caught:
+        subject.new("MatMul", np.eye(2)).forward(np.eye(2))
+    assert type(caught.value) is StudentError
+    assert caught.value.info["type"] == "ValueError"
+    assert "layers.py line 7" in caught.value.info["where"]
+    subject.close()
+
+
+def test_missing_class_is_an_error(sandbox):
+    subject = sandbox.subject({"layers": "x = 1", "optimizer": ""})
+    with pytest.raises(StudentError, match="no class Affine"):
+        subject.new("Affine", np.eye(2), np.zeros(2))
+    subject.close()
+
+
+# --- time ----------------------------------------------------------------------------
+
+def test_endless_loop_times_out_once(quick):
+    subject = quick.subject(sample("endless_loop"))
+    layer = subject.new("MatMul", np.eye(2))
+    started = time.monotonic()
+    with pytest.raises(StudentTimeout, match=r"forward\(\) did not finish within 0.5 s"):
+        layer.forward(np.eye(2))
+    assert time.monotonic() - started < 1.2
+    started = time.monotonic()
+    with pytest.raises(StudentTimeout):          # no second wait
+        layer.forward(np.eye(2))
+    assert time.monotonic() - started < 0.1
+    subject.close()
+    assert subject.exit_info == {"signal": 9}
+    assert works(quick)
+
+
+def test_endless_loop_while_loading(quick):
+    subject = quick.subject({"layers": "while True:\n    pass\n", "optimizer": ""})
+    with pytest.raises(StudentTimeout, match="loading your files did not finish"):
+        subject.new("MatMul", np.eye(2))
+    subject.close()
+
+
+# --- the process ends --------------------------------------------------------------
+
+def test_os_exit_at_import(sandbox):
+    subject = sandbox.subject(sample("exit_at_import"))
+    with pytest.raises(StudentCrash, match="exited with code 3"):
+        subject.new("MatMul", np.eye(2))
+    subject.close()
+    assert subject.exit_info == {"code": 3}
+    assert works(sandbox)
+
+
+def test_sys_exit_is_an_error_not_an_end(sandbox):
+    subject = sandbox.subject(sample("sys_exit"))
+    sig = subject.new("Sigmoid")                # sys.exit(0) ended layers.py after the classes
+    sig.forward(np.zeros((1, 2)))
+    with pytest.raises(StudentError, match="SystemExit"):
+        sig.backward(np.ones((1, 2)))
+    assert np.allclose(sig.forward(np.zeros((1, 2))), 0.5)   # still alive
+    subject.close()
+
+
+def test_os_exit_in_a_method_fails_fast_afterwards(sandbox):
+    subject = sandbox.subject(sample("exit_in_method"))
+    layer = subject.new("Affine", np.eye(2), np.zeros(2))
+    layer.forward(np.eye(2))
+    with pytest.raises(StudentCrash, match="exited with code 0") as first:
+        layer.backward(np.eye(2))
+    with pytest.raises(StudentCrash) as second:
+        layer.forward(np.eye(2))
+    assert str(second.value) == str(first.value)
+    subject.close()
+    assert works(sandbox)
+
+
+def test_other_processes_cannot_be_signalled(sandbox):
+    subject = sandbox.subject(sample("kill_parent"))
+    with pytest.raises(StudentError, match="PermissionError"):
+        subject.new("MatMul", np.eye(2)).forward(np.eye(2))
+    with pytest.raises(StudentError, match="PermissionError"):
+        subject.new("Sigmoid").forward(np.eye(2))
+    subject.close()
+    assert works(sandbox)
+
+
+def children_of(pid):
+    found = []
+    for p in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[1] == str(pid):
+                found.append(int(p))
+        except OSError:
+            pass
+    return found
+
+
+def alive(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_lost_fork_server_is_replaced(sandbox):
+    subject = sandbox.subject({"layers": GOOD_LAYERS, "optimizer": ""})
+    layer = subject.new("MatMul", np.eye(2))
+    # Kill the fork server from outside (inside, the seccomp filter stops it): the first
+    # python process below the one we started (that may be bwrap).
+    server = sandbox._server.process.pid
+    while not Path(f"/proc/{server}/comm").read_text().startswith("python"):
+        server = children_of(server)[0]
+    child = children_of(server)[0]
+    os.kill(server, 9)
+    deadline = time.monotonic() + 2       # the child goes with it, a moment later
+    while alive(child) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    with pytest.raises(StudentCrash):
+        layer.forward(np.eye(2))
+    subject.close()
+    assert works(sandbox)
+
+
+def test_detached_processes_are_killed_at_close(sandbox):
+    subject = sandbox.subject(sample("detached_child"))
+    subject.new("MatMul", np.eye(2))
+    deadline = time.monotonic() + 2
+    while not processes_named("kata-sleeper") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert processes_named("kata-sleeper")
+    subject.close()
+    assert processes_named("kata-sleeper") == []
+
+
+# --- output, memory, values ------------------------------------------------------
+
+def test_print_flood_is_cut(sandbox):
+    subject = sandbox.subject(sample("print_flood"))
+    started = time.monotonic()
+    out = subject.new("MatMul", np.eye(2)).forward(np.ones((1, 2)))   # prints 100 MB
+    assert np.allclose(out, 1)
+    with pytest.raises(StudentError, match="File too large"):          # os.write: RLIMIT_FSIZE
+        subject.new("Sigmoid").forward(np.ones((1, 2)))
+    assert time.monotonic() - started < 1.5
+    subject.close()
+    assert subject.output.startswith("xxxx") and "more bytes of output not shown" in subject.output
+    assert len(subject.output) < 5000
+
+
+def test_memory_hog_gets_memory_error(sandbox):
+    subject = sandbox.subject(sample("memory_hog"))
+    with pytest.raises(StudentError, match="MemoryError"):
+        subject.new("MatMul", np.eye(2)).forward(np.eye(2))
+    with pytest.raises(StudentError, match="MemoryError"):
+        subject.new("Sigmoid").forward(np.eye(2))
+    subject.close()
+
+
+def test_lying_subclass_arrives_as_plain_ndarray(sandbox):
+    subject = sandbox.subject(sample("lying_array"))
+    out = subject.new("MatMul", np.eye(2)).forward(np.ones((3, 2)))
+    assert type(out) is np.ndarray and out.shape == (3, 2)
+    assert not (out == 1).any() and not np.allclose(out, 1)
+    x = np.array([[0.0, 100.0]])
+    assert np.allclose(subject.new("Sigmoid").forward(x), 1 / (1 + np.exp(-x)))
+    subject.close()
+
+
+def test_nan_arrives_as_nan(sandbox):
+    subject = sandbox.subject(sample("nan_result"))
+    out = subject.new("MatMul", np.eye(2)).forward(np.ones((1, 2)))
+    assert type(out) is np.ndarray and np.isnan(out).all()
+    subject.close()
+
+
+def test_patching_numpy_stays_in_the_child(sandbox):
+    subject = sandbox.subject(sample("numpy_patch"))
+    out = subject.new("MatMul", np.eye(2)).forward(np.ones((1, 2)))
+    assert not np.allclose(out, 1) and not np.isfinite(np.nan)
+    assert isinstance(np.random.default_rng(0), np.random.Generator)
+    subject.close()
+
+
+# --- the protocol ---------------------------------------------------------------
+
+def test_tampering_with_the_socket_is_a_crash(sandbox):
+    tamper = sample("protocol_tamper")
+    for cls, args in (("MatMul", [np.eye(2)]), ("Sigmoid", []), ("Affine", [np.eye(2), np.zeros(2)])):
+        subject = sandbox.subject(tamper)
+        with pytest.raises(StudentCrash, match=GARBAGE):
+            subject.new(cls, *args).forward(np.eye(2))
+        subject.close()
+    subject = sandbox.subject(tamper)
+    with pytest.raises(StudentCrash):               # SGD.update closes the socket
+        subject.new("SGD").sgd_update([np.eye(2)], [np.eye(2)])
+    subject.close()
+    assert works(sandbox)
+
+
+def test_frames():
+    message = {"a": [1, 2.5, None, "x"], "data": b"\x00\xff" * 3}
+    assert protocol.unpack(protocol.pack(message)[4:]) == message
+    for payload in (b"{", b"\xff", b"[" * 5000 + b"]" * 5000, b'{"$b64": "!!"}',
+                    b'{"$b64": 3}', b"[" * 40 + b"]" * 40, b"1" * 5000):
+        with pytest.raises(protocol.ProtocolError):
+            protocol.unpack(payload)
+    with pytest.raises(protocol.ProtocolError):
+        protocol.pack({"big": "x" * (protocol.MAX_FRAME + 1)})
+    a, b = socket.socketpair()
+    a.sendall(b"\x7f\xff\xff\xff")
+    with pytest.raises(protocol.ProtocolError):
+        protocol.recv(b, time.monotonic() + 1)
+    a.sendall(b"\x00\x00\x00\x09[1,")
+    a.shutdown(socket.SHUT_WR)
+    with pytest.raises(protocol.ProtocolError):
+        protocol.recv(b, time.monotonic() + 1)
+    c, d = socket.socketpair()
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        protocol.recv(d, time.monotonic() + 0.2)
+    assert time.monotonic() - started < 0.5
+    for s in (a, b, c, d):
+        s.close()
+
+
+def test_answers_are_checked():
+    array = {"kind": "array", "dtype": "<f8", "shape": [2], "data": bytes(16)}
+    assert checked_answer("call", {"ok": {"result": array, "args_after": [array]}})
+    assert checked_answer("new", {"ok": 3}) == {"ok": 3}
+    long_type = checked_answer("read", {"ok": {"kind": "object", "type": "T" * 10**5}})
+    assert len(long_type["ok"]["type"]) == 100
+    bad = [{"ok": {"result": dict(array, shape=[3]), "args_after": []}},
+           {"ok": {"result": dict(array, shape=[-2, -1]), "args_after": []}},
+           {"ok": {"result": dict(array, shape=[True, 2]), "args_after": []}},
+           {"ok": {"result": dict(array, dtype="|O"), "args_after": []}},
+           {"ok": {"result": dict(array, dtype=["<f8"]), "args_after": []}},
+           {"ok": {"result": {"kind": "scalar", "value": 10**400}, "args_after": []}},
+           {"ok": {"result": {"kind": "list", "items": []}, "args_after": []}},
+           {"ok": {"result": array}},
+           {"ok": 1, "error": {}},
+           {"error": {"type": 1, "message": "", "where": ""}},
+           [], "ok", None]
+    for answer in bad:
+        with pytest.raises(protocol.ProtocolError):
+            checked_answer("call", answer)
+    with pytest.raises(protocol.ProtocolError):
+        checked_answer("new", {"ok": True})
+
+
+# --- only inside bubblewrap -----------------------------------------------------------
+
+def needs_bwrap(sandbox):
+    if sandbox.isolation != "bubblewrap":
+        pytest.skip("bubblewrap is not in use")
+
+
+@pytest.mark.parametrize("path", [REPO / "solutions" / "layers.py",
+                                  REPO / "grading" / "judge" / "engine.py",
+                                  REPO / "grading" / "judge" / "suites", REPO, Path.home()])
+def test_files_out_of_reach(sandbox, path):
+    needs_bwrap(sandbox)
+    probe = (f"import os\np = {str(path)!r}\ntry:\n"
+             "    seen = ([n for n in os.listdir(p) if n not in ('.pyenv', '.venv')] if os.path.isdir(p)\n"
+             "            else [open(p).read(20)])\n"
+             "except OSError:\n    seen = []\n"
+             "if seen:\n    raise RuntimeError(f'READ {seen[:3]}')\nreturn x")
+    subject = sandbox.subject(forward_source(probe))
+    subject.new("MatMul", np.eye(2)).forward(np.eye(2))     # raises if it could read
+    subject.close()
+
+
+def test_judge_modules_are_not_importable(sandbox):
+    needs_bwrap(sandbox)
+    subject = sandbox.subject(forward_source("import grading.judge\nreturn x"))
+    with pytest.raises(StudentError, match="ModuleNotFoundError"):
+        subject.new("MatMul", np.eye(2)).forward(np.eye(2))
+    subject.close()
+
+
+def test_no_network(sandbox):
+    needs_bwrap(sandbox)
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        subject = sandbox.subject(forward_source(
+            f"socket.create_connection(('127.0.0.1', {port}), timeout=1)\nreturn x",
+            prelude="import socket"))
+        with pytest.raises(StudentError, match="ConnectionRefusedError|OSError"):
+            subject.new("MatMul", np.eye(2)).forward(np.eye(2))
+        subject.close()

@@ -1,0 +1,1 @@
+"""Maintainer tools for the kata (stub generation)."""
