@@ -10,6 +10,8 @@ STUDENT ?= $(shell id -un)
 SUBMISSIONS ?= submissions/*
 OUT     ?= graded
 COURSE  := grading/course
+# nbgrader runs some tools (alembic) by name: the venv's bin/ comes first.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-instructor test submit selftest demo release autograde \
@@ -26,6 +28,9 @@ $(VENV)/.kata-base: pyproject.toml
 
 $(VENV)/.kata-instructor: $(VENV)/.kata-base
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[instructor]"
+	@# jsonschema imports this optional grammar package if present, costing every nbgrader
+	@# command about a second at start-up; nothing here validates IRIs, so leave it out.
+	$(PY) -m pip uninstall --quiet -y rfc3987-syntax >/dev/null 2>&1 || true
 	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  (apt-get update -qq && apt-get install -y -qq bubblewrap) >/dev/null 2>&1; } || \
 	  echo "note: bubblewrap is not installed; the grader will run submissions with process limits only"

