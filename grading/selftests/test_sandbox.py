@@ -84,17 +84,28 @@ def works(sandbox):
         subject.close()
 
 
-def processes_named(name):
-    """Live processes with this comm, seen from outside the sandbox."""
-    found = []
+def process_table():
+    """{pid: (ppid, comm, state)} of every process, seen from outside the sandbox."""
+    table = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             comm = Path(f"/proc/{pid}/comm").read_text().strip()
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            state, ppid = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[:2]
         except OSError:
             continue
-        if comm == name and state != "Z":
-            found.append(int(pid))
+        table[int(pid)] = (int(ppid), comm, state)
+    return table
+
+
+def processes_named(name, sandbox):
+    """Live processes with this comm below the sandbox's fork server."""
+    table = process_table()
+    below, found = [sandbox._server.process.pid], []
+    while below:
+        pid = below.pop()
+        below += [p for p, (ppid, _, _) in table.items() if ppid == pid]
+        if table.get(pid, (0, "", ""))[1] == name and table[pid][2] != "Z":
+            found.append(pid)
     return found
 
 
@@ -146,11 +157,11 @@ def test_endless_loop_times_out_once(quick):
     started = time.monotonic()
     with pytest.raises(StudentTimeout, match=r"forward\(\) did not finish within 0.5 s"):
         layer.forward(np.eye(2))
-    assert time.monotonic() - started < 1.2
+    assert time.monotonic() - started < 1.5
     started = time.monotonic()
     with pytest.raises(StudentTimeout):          # no second wait
         layer.forward(np.eye(2))
-    assert time.monotonic() - started < 0.1
+    assert time.monotonic() - started < 0.3
     subject.close()
     assert subject.exit_info == {"signal": 9, "by_us": True}
     assert works(quick)
@@ -208,21 +219,11 @@ def test_other_processes_cannot_be_signalled(sandbox):
 
 
 def children_of(pid):
-    found = []
-    for p in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[1] == str(pid):
-                found.append(int(p))
-        except OSError:
-            pass
-    return found
+    return [p for p, (ppid, _, _) in process_table().items() if ppid == pid]
 
 
 def alive(pid):
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    return process_table().get(pid, (0, "", "Z"))[2] != "Z"
 
 
 def test_lost_fork_server_is_replaced(sandbox):
@@ -231,7 +232,7 @@ def test_lost_fork_server_is_replaced(sandbox):
     # Kill the fork server from outside (inside, the seccomp filter stops it): the first
     # python process below the one we started (that may be bwrap).
     server = sandbox._server.process.pid
-    while not Path(f"/proc/{server}/comm").read_text().startswith("python"):
+    while not process_table()[server][1].startswith("python"):
         server = children_of(server)[0]
     child = children_of(server)[0]
     os.kill(server, 9)
@@ -248,11 +249,11 @@ def test_detached_processes_are_killed_at_close(sandbox):
     subject = sandbox.subject(sample("detached_child"))
     subject.new("MatMul", np.eye(2))
     deadline = time.monotonic() + 2
-    while not processes_named("kata-sleeper") and time.monotonic() < deadline:
+    while not processes_named("kata-sleeper", sandbox) and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert processes_named("kata-sleeper")
+    assert processes_named("kata-sleeper", sandbox)
     subject.close()
-    assert processes_named("kata-sleeper") == []
+    assert processes_named("kata-sleeper", sandbox) == []
 
 
 # --- output, memory, values ------------------------------------------------------
@@ -264,7 +265,7 @@ def test_print_flood_is_cut(sandbox):
     assert np.allclose(out, 1)
     with pytest.raises(StudentError, match="File too large"):          # os.write: RLIMIT_FSIZE
         subject.new("Sigmoid").forward(np.ones((1, 2)))
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 3
     subject.close()
     assert subject.output.startswith("xxxx") and "more bytes of output not shown" in subject.output
     assert len(subject.output) < 5000
