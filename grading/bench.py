@@ -48,7 +48,7 @@ def corpus(folder, size):
     from grading.tools.gen_stubs import strip_markers
     reference = {f: strip_markers((ROOT / "solutions" / f).read_text()) for f in ("layers.py", "optimizer.py")}
     stubs = {f: (ROOT / "exercises" / f).read_text() for f in ("layers.py", "optimizer.py")}
-    mistakes = load_catalogue()["mistakes"]
+    mistakes, _ = load_catalogue()
     paths = []
     for i in range(size):
         kind = i % 3
@@ -56,7 +56,7 @@ def corpus(folder, size):
             files, name = reference, f"ref-{i:03d}"
         elif kind == 1:
             entry = mistakes[i % len(mistakes)]
-            files, name = variant_sources(entry), f"mistake-{i:03d}-{entry['id']}"
+            files, name = variant_sources(entry), f"mistake-{i:03d}-{entry.id}"
         else:
             files, name = stubs, f"stub-{i:03d}"
         path = Path(folder, name)

@@ -113,7 +113,7 @@ def bad_inputs(tmp, reference, stubs):
         {"MatMul": 0, "Sigmoid": 0, "Affine": 0, "SGD": 25}, ["SyntaxError"])
     cases[_write(tmp / "only-layers", {"layers.py": layers})] = (
         {"MatMul": 25, "Sigmoid": 25, "Affine": 25, "SGD": 0}, ["optimizer.py is missing"])
-    cases[_write(tmp / "latin1", {"layers.py": ("# caf\xe9\n" + layers).encode("latin-1"),
+    cases[_write(tmp / "latin1", {"layers.py": b"# caf\xe9 (saved as Latin-1)\n" + layers.encode(),
                                   "optimizer.py": optimizer})] = (
         {"MatMul": 0, "Sigmoid": 0, "Affine": 0, "SGD": 25}, ["UTF-8"])
     cases[_nested(tmp / "nested", layers, optimizer)] = (full, [])
@@ -219,6 +219,10 @@ def grader_verdicts(problems):
                 problems.expect(word in text, f"{name}: the results do not mention {word!r}:\n{text[:800]}")
             problems.expect("Traceback" not in text and "/grading/" not in text,
                             f"{name}: the feedback shows grader internals:\n{text[:800]}")
+        print(f"   {REFERENCE_COPIES} reference copies (200 seeds), the stubs, {len(mistakes)} mistakes, "
+              f"{len(alternatives)} correct alternatives, {len(hostile_samples())} hostile samples and "
+              f"{len(expected) - REFERENCE_COPIES - 2 - len(mistakes) - len(alternatives) - len(hostile_samples())}"
+              " bad inputs checked")
         print("   mistake                          class    lost  failing tests")
         for mid, cls, lost, failing, ok in rows:
             names = ", ".join(f.split(".", 1)[1].removeprefix("test_") for f in failing)

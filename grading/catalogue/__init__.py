@@ -111,7 +111,7 @@ def local_grade(sources, name, seed):
     """Grade in this process (trusted code only): the hidden suites with LocalSubject."""
     from grading.judge.subject import LocalSubject
     modules = as_modules(sources)
-    return engine.run_suites(lambda: LocalSubject(modules), seed)
+    return engine.run_suites(lambda cls: LocalSubject(modules), seed)
 
 
 def failing_tests(verdict):

@@ -24,6 +24,15 @@ NOTEBOOK = COURSE / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 
 POINTS = 25.0                 # per class; four classes -> 100
 SUBPROCESS_TIMEOUT = 25       # seconds; below nbgrader's per-cell Execute.timeout (30)
+# Seconds one call into student code may take when `nbcell` grades (its --timeout). The
+# first test cell of a notebook grades all four classes (the others read the result
+# from the nbcell cache), so even four endless loops stay far below SUBPROCESS_TIMEOUT.
+NBCELL_TIMEOUT = 3
+# Seconds a visible check gives one call into the student's code before stopping it.
+# The checks run in the kernel at autograde time and again when the grader loads the
+# notebook's cells; without a limit an endless loop hangs both (nbgrader waits for its
+# 30 s cell timeout, the grader's loading times out and every class scores 0).
+CHECK_CALL_LIMIT = 1
 # (solution file, class) in notebook order
 CLASSES = [("layers.py", "MatMul"), ("layers.py", "Sigmoid"),
            ("layers.py", "Affine"), ("optimizer.py", "SGD")]
@@ -73,7 +82,8 @@ def read_solutions(solutions_dir=None):
 
 # --- the hidden test snippet ---------------------------------------------------------
 
-def hidden_test_code(class_name, points=POINTS, timeout=SUBPROCESS_TIMEOUT):
+def hidden_test_code(class_name, points=POINTS, timeout=SUBPROCESS_TIMEOUT,
+                     nbcell_timeout=NBCELL_TIMEOUT):
     """The code between BEGIN/END HIDDEN TESTS for one class.
 
     It runs `python -P -m grading nbcell CLASS` in the kernel's working directory
@@ -88,7 +98,8 @@ def hidden_test_code(class_name, points=POINTS, timeout=SUBPROCESS_TIMEOUT):
 _score = 0.0
 try:
     _run = _subprocess.run(
-        [_sys.executable, "-P", "-m", "grading", "nbcell", "{class_name}"],
+        [_sys.executable, "-P", "-m", "grading", "nbcell", "{class_name}",
+         "--timeout", "{nbcell_timeout:g}"],
         cwd=_os.getcwd(), capture_output=True, text=True, timeout={timeout},
         stdin=_subprocess.DEVNULL)
     _lines = [_l for _l in _run.stdout.splitlines() if _l.lstrip().startswith("{{")]
@@ -116,20 +127,36 @@ def test_cell_source(class_name):
 
 # --- visible checks ------------------------------------------------------------------
 
-# Every failure surfaces as AssertionError (or the stub's NotImplementedError).
-CHECK_PRELUDE = '''\
+# Every failure surfaces as AssertionError (or the stub's NotImplementedError). A call
+# that runs longer than CHECK_CALL_LIMIT seconds is stopped by an alarm signal where the
+# system has one (not on Windows; only in the main thread), instead of hanging the kernel.
+CHECK_PRELUDE = f'''\
+import signal as _signal, threading as _threading
+
+def _stop(signum, frame):
+    raise TimeoutError("no answer within {CHECK_CALL_LIMIT} s: an endless loop?")
+
 def _call(what, fn, *args):
+    _timed = (hasattr(_signal, "setitimer")
+              and _threading.current_thread() is _threading.main_thread())
+    if _timed:
+        _old = _signal.signal(_signal.SIGALRM, _stop)
+        _signal.setitimer(_signal.ITIMER_REAL, {CHECK_CALL_LIMIT})
     try:
         return fn(*args)
     except NotImplementedError:
         raise
     except Exception as exc:
-        raise AssertionError(f"{what} raised {type(exc).__name__}: {exc}") from exc
+        raise AssertionError(f"{{what}} raised {{type(exc).__name__}}: {{exc}}") from exc
+    finally:
+        if _timed:
+            _signal.setitimer(_signal.ITIMER_REAL, 0)
+            _signal.signal(_signal.SIGALRM, _old)
 
 def _same(what, got, want):
-    assert isinstance(got, np.ndarray), f"{what}: expected a numpy array, got {type(got).__name__}"
-    assert got.shape == np.shape(want), f"{what}: expected shape {np.shape(want)}, got {got.shape}"
-    assert np.allclose(got, want), f"{what}: expected\\n{np.asarray(want)}\\ngot\\n{got}"
+    assert isinstance(got, np.ndarray), f"{{what}}: expected a numpy array, got {{type(got).__name__}}"
+    assert got.shape == np.shape(want), f"{{what}}: expected shape {{np.shape(want)}}, got {{got.shape}}"
+    assert np.allclose(got, want), f"{{what}}: expected\\n{{np.asarray(want)}}\\ngot\\n{{got}}"
 '''
 
 CHECKS = {
@@ -137,7 +164,7 @@ CHECKS = {
 # x: (1, 3), W: (3, 2)  ->  out: (1, 2)
 _W = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
 _x = np.array([[1.0, 0.0, -1.0]])
-_layer = MatMul(_W.copy())
+_layer = _call("MatMul(W)", MatMul, _W.copy())
 _dW_array = _layer.grads[0]
 _same("MatMul.forward(x)", _call("MatMul.forward", _layer.forward, _x), [[-4.0, -4.0]])
 _same("MatMul.backward(dout) (dx)", _call("MatMul.backward", _layer.backward, np.ones((1, 2))),
@@ -148,7 +175,7 @@ print("MatMul: visible checks passed / 보이는 검사 통과")
 ''',
     "Sigmoid": '''
 _x = np.array([[0.0, 2.0], [-2.0, 0.0]])
-_layer = Sigmoid()
+_layer = _call("Sigmoid()", Sigmoid)
 _out = _call("Sigmoid.forward", _layer.forward, _x)
 _same("Sigmoid.forward(x)", _out, [[0.5, 0.88079708], [0.11920292, 0.5]])
 _dx = _call("Sigmoid.backward", _layer.backward, np.ones_like(_x))
@@ -157,8 +184,8 @@ assert isinstance(_dx, np.ndarray) and _dx.shape == _x.shape, \\
 _same("Sigmoid.backward(ones) at x = 0 (y = 0.5)", _dx * (_x == 0), [[0.25, 0.0], [0.0, 0.25]])
 # numerical derivative of forward: a small central difference
 _h = 1e-5
-_up = _call("Sigmoid.forward", Sigmoid().forward, _x + _h)
-_down = _call("Sigmoid.forward", Sigmoid().forward, _x - _h)
+_up = _call("Sigmoid.forward", _call("Sigmoid()", Sigmoid).forward, _x + _h)
+_down = _call("Sigmoid.forward", _call("Sigmoid()", Sigmoid).forward, _x - _h)
 _same("Sigmoid.backward(ones) vs numerical derivative", _dx, (_up - _down) / (2 * _h))
 print("Sigmoid: visible checks passed / 보이는 검사 통과")
 ''',
@@ -167,7 +194,7 @@ print("Sigmoid: visible checks passed / 보이는 검사 통과")
 _W = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
 _b = np.array([10.0, 20.0])
 _x = np.array([[1.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
-_layer = Affine(_W.copy(), _b.copy())
+_layer = _call("Affine(W, b)", Affine, _W.copy(), _b.copy())
 _dW_array, _db_array = _layer.grads
 _same("Affine.forward(x)", _call("Affine.forward", _layer.forward, _x), [[6.0, 16.0], [13.0, 24.0]])
 _same("Affine.backward(dout) (dx)", _call("Affine.backward", _layer.backward, np.ones((2, 2))),
@@ -182,7 +209,7 @@ print("Affine: visible checks passed / 보이는 검사 통과")
 _params = [np.array([1.0, 2.0]), np.array([[3.0]])]
 _grads = [np.array([10.0, -10.0]), np.array([[1.0]])]
 _arrays = list(_params)
-_call("SGD.update", SGD(lr=0.1).update, _params, _grads)
+_call("SGD.update", _call("SGD(lr=0.1)", SGD, 0.1).update, _params, _grads)
 assert all(p is a for p, a in zip(_params, _arrays)), \\
     "SGD.update must change the arrays in place (params[i] -= ...), not put new ones in the list"
 _same("params[0] after one step", _params[0], [0.0, 3.0])

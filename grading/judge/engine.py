@@ -23,6 +23,13 @@ MODULE_OF = {"MatMul": "test_matmul.py", "Sigmoid": "test_sigmoid.py",
              "Affine": "test_affine.py", "SGD": "test_sgd.py"}
 
 
+# Built-in pytest plugins the hidden suites never use: each costs time on every run.
+_UNUSED_PLUGINS = [arg for name in ("doctest", "junitxml", "pastebin", "logging", "faulthandler",
+                                    "stepwise", "threadexception", "legacypath", "tmpdir",
+                                    "monkeypatch", "recwarn", "capture", "setuponly", "setupplan")
+                   for arg in ("-p", f"no:{name}")]
+
+
 def load_rubric(path=RUBRIC):
     """{class: {test function: {"name": str, "points": float}}} from rubric.toml."""
     with open(path, "rb") as f:
@@ -80,6 +87,11 @@ def _failure_text(report, excinfo):
     return "\n".join(lines) or "- failed"
 
 
+def _class_of(suite_file):
+    name = Path(suite_file).name
+    return next(c for c, m in MODULE_OF.items() if name == m)
+
+
 class _KataPlugin:
     """Fixtures for the hidden suites, and the collector of their reports."""
 
@@ -90,9 +102,14 @@ class _KataPlugin:
         self.results = {}
         self.errors = []
 
+    def pytest_configure(self, config):
+        # Failure text comes from the checks' messages, never from pytest's tracebacks;
+        # its default long format parses the suites' source for every failure (~20 ms each).
+        config.option.tbstyle = "native"
+
     @pytest.fixture(scope="module")
-    def subject(self):
-        the_subject = self.make_subject()
+    def subject(self, request):
+        the_subject = self.make_subject(_class_of(request.module.__file__))
         yield the_subject
         the_subject.close()
 
@@ -106,7 +123,7 @@ class _KataPlugin:
         return self.data_seed
 
     def _result_for(self, item):
-        cls = next(c for c, m in MODULE_OF.items() if item.path.name == m)
+        cls = _class_of(item.path)
         entry = self.rubric.get(cls, {}).get(item.name)
         if entry is None:
             raise KeyError(f"{cls}.{item.name} has no entry in rubric.toml")
@@ -132,11 +149,11 @@ class _KataPlugin:
 
 
 def run_suites(make_subject, seed, classes=CLASSES, rubric=None):
-    """Grade one submission: `make_subject()` gives a fresh `Subject` per class."""
+    """Grade one submission: `make_subject(cls)` gives a fresh `Subject` for each class."""
     rubric = rubric or load_rubric()
     plugin = _KataPlugin(make_subject, seed, rubric)
     args = [str(SUITES / MODULE_OF[c]) for c in classes]
-    args += ["-p", "no:cacheprovider", "-p", "no:terminal", "--check-max-tb=0",
+    args += ["-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:unraisableexception", *_UNUSED_PLUGINS, "--check-max-tb=0",
              # importlib mode from the repository root: the suites load as
              # grading.judge.suites.test_*, so they never take the module names
              # test_matmul, ... from the public tests/ run in the same process.
