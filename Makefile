@@ -44,14 +44,43 @@ install-instructor: $(VENV)/.kata-instructor ## add the instructor's tools (nbgr
 test: install ## run the public tests on exercises/ (IMPL=solutions or IMPL=<folder> elsewhere)
 	@KATA_IMPL="$(IMPL)" $(PY) -m pytest tests
 
-submit: install ## check your work, then pack exercises/ as submission-<you>.zip
+# In an nbgrader course the fetched notebook sits here (backprop/backprop.ipynb), and
+# `make submit` hands it in through the exchange instead (NBGRADER_ASSIGNMENT=backprop
+# forces that, NBGRADER_ASSIGNMENT= the zip; STUDENT=<id> passes --student).
+NBGRADER_ASSIGNMENT ?= $(if $(wildcard backprop/backprop.ipynb),backprop)
+
+submit: $(if $(NBGRADER_ASSIGNMENT),,install) ## check your work, then pack exercises/ as submission-<you>.zip (nbgrader course: nbgrader submit)
+ifneq ($(NBGRADER_ASSIGNMENT),)
+	@command -v nbgrader >/dev/null || { echo "error: nbgrader is not installed here: submit from the course's Jupyter (Assignments tab)"; exit 1; }
+	nbgrader submit $(NBGRADER_ASSIGNMENT) $(if $(filter command line environment,$(origin STUDENT)),--student=$(STUDENT))
+else
 	@KATA_IMPL="$(IMPL)" $(PY) -m pytest tests -q --no-header >/dev/null 2>&1 \
 	  && echo "public tests: all pass" \
 	  || echo "public tests: some fail (run 'make test' to see which); packing anyway"
 	@$(PY) -m zipfile -c submission-$(STUDENT).zip $(IMPL)/layers.py $(IMPL)/optimizer.py \
 	  && echo "wrote submission-$(STUDENT).zip: hand this file in"
+endif
 
 # --- instructor ------------------------------------------------------------------------
+# The nbgrader course: grading/course. Exchange: EXCHANGE=<folder>, else $KATA_EXCHANGE,
+# else nbgrader's /usr/local/share/nbgrader/exchange.
+LOOP := $(PY) -m grading.course.loop $(if $(EXCHANGE),--exchange "$(EXCHANGE)")
+
+release: install-instructor ## nbgrader assignment (leak-scanned) to the exchange; dist/student-kit.zip
+	$(LOOP) release
+
+autograde: install-instructor ## collect and autograde the submissions, with progress and a table (FORCE=1: all again)
+	$(LOOP) autograde $(if $(FORCE),--force)
+
+feedback: install-instructor ## feedback HTML (leak-scanned), released to the students
+	$(LOOP) feedback
+
+grades: install-instructor ## graded/nbgrader-grades.csv, cross-checked by the grader (MISMATCH)
+	$(LOOP) grades --out "$(OUT)"
+
+demo: install-instructor ## the instructor's work on bundled sample students, in demo/ (its own exchange)
+	$(PY) -m grading.course.loop demo
+
 autograde-kata: install-instructor ## grade SUBMISSIONS=... (folders, zips, notebooks) into OUT=graded
 	$(PY) -m grading grade $(SUBMISSIONS) --out $(OUT)
 

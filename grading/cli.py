@@ -163,21 +163,22 @@ def cmd_grade(args):
 
 
 def cmd_nbcell(args):
-    """One class of the notebook in the current folder: the nbgrader test cell's verdict."""
-    from grading import grader
+    """One class of the notebook in the current folder: the nbgrader test cell's verdict.
+
+    The first of a notebook's four test cells grades all four classes and caches the
+    verdicts; the other cells read them (see grading/course/nbcell.py, also for why a
+    cache the student's kernel could forge adds no new way to cheat).
+    """
+    from grading.course import nbcell
     path = Path(args.notebook) if args.notebook else None
     if path is None:
         found = sorted(p for p in Path.cwd().glob("*.ipynb"))
         if len(found) != 1:
             raise UsageError(f"expected one notebook in {Path.cwd()}, found {len(found)}")
         path = found[0]
-    sub = submissions.load(path)
-    results = grader.grade(sub, seed=args.seed, timeout=args.timeout, classes=(args.cls,))
-    lines = [t["name"] + ("" if t["status"] == "passed" else ":\n" + t["output"])
-             for t in results["tests"]]
-    print(json.dumps({"class": args.cls, "score": results["score"],
-                      "max_score": results["kata"]["classes"][args.cls]["max_score"],
-                      "output": "\n".join(lines + [f"Note: {n}" for n in sub.notes])}))
+    verdicts, _ = nbcell.verdicts_for(path, seed=args.seed, timeout=args.timeout,
+                                      use_cache=not args.no_cache)
+    print(json.dumps(verdicts[args.cls]))
     return 0
 
 
@@ -201,6 +202,8 @@ def parser():
     n.add_argument("--notebook", help="default: the one notebook in the current folder")
     n.add_argument("--seed", type=int, default=None)
     n.add_argument("--timeout", type=float, default=10.0)
+    n.add_argument("--no-cache", action="store_true",
+                   help="grade afresh and leave the nbcell cache alone")
     n.set_defaults(run=cmd_nbcell)
     return p
 

@@ -168,6 +168,6 @@ def run_suites(make_subject, seed, classes=CLASSES, rubric=None):
     verdict = Verdict(seed)
     for r in plugin.results.values():
         if not r.passed:
-            r.output += f"\n(data seed {seed}: a rerun with this seed repeats the same inputs)"
+            r.output += f"\n(data seed {seed}: grading again with --seed {seed} repeats the same inputs)"
         verdict.results.append(r)
     return verdict
