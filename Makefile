@@ -98,4 +98,4 @@ bench: install-instructor ## print timing figures (public suite, grader throughp
 	$(PY) -m grading.bench
 
 clean: ## remove generated outputs (keeps .venv)
-	rm -rf graded dist submission-*.zip .pytest_cache
+	rm -rf graded dist demo submission-*.zip .pytest_cache

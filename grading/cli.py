@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from grading import submissions
-from grading.judge.engine import CLASSES
+from grading.judge import CLASSES
 
 USAGE_ERROR = 2
 

@@ -62,9 +62,15 @@ def _without_magics(source):
 
 
 def _is_test_cell(cell):
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    # nbgrader's autograded test cells are ours, not the student's: never run them.
-    return bool(meta.get("grade")) and not meta.get("solution")
+    """Our cells, not the student's: never run them as part of the submission.
+
+    nbgrader's autograded test cells, and the assignment's visible checks (which only
+    call the student's classes: running them would only repeat a hang or a crash).
+    """
+    metadata = cell.get("metadata", {})
+    meta = metadata.get("nbgrader", {})
+    checks = metadata.get("kata", {}).get("role") == "visible-checks"
+    return checks or (bool(meta.get("grade")) and not meta.get("solution"))
 
 
 def notebook_cells(data, filename):

@@ -404,10 +404,14 @@ def build_notebook(solutions):
         cells.append(_code(f"{key}-solution", solutions[name], grade_id=f"{name}_solution",
                            solution=True))
         if LOCK_CHECK_CELLS:
-            cells.append(_code(f"{key}-checks", checks_source(name), grade_id=f"{name}_checks",
-                               locked=True, readonly=True))
+            checks = _code(f"{key}-checks", checks_source(name), grade_id=f"{name}_checks",
+                           locked=True, readonly=True)
         else:
-            cells.append(_code(f"{key}-checks", checks_source(name), readonly=True))
+            checks = _code(f"{key}-checks", checks_source(name), readonly=True)
+        # The grader skips these (they only call the student's code, see
+        # grading/submissions.py): an endless loop must not cost it a second per load.
+        checks.metadata["kata"] = {"role": "visible-checks"}
+        cells.append(checks)
         cells.append(_code(f"{key}-tests", test_cell_source(name), grade_id=f"{name}_tests",
                            grade=True, locked=True, points=POINTS, readonly=True))
     cells.append(_markdown("outro", OUTRO))

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from grading.course import build_assignment as ba
 from grading.course import leakscan
-from grading.judge.engine import CLASSES
+from grading.judge import CLASSES
 
 COURSE_DIR = ba.COURSE                       # the configuration, and the real course's root
 REPO = ba.REPO

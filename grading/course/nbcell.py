@@ -32,7 +32,7 @@ from pathlib import Path
 
 import grading
 from grading import submissions
-from grading.judge.engine import CLASSES, seed_for
+from grading.judge import CLASSES, seed_for
 
 CACHE_ENV = "KATA_NBCELL_CACHE"
 MAX_AGE = 600          # seconds: far longer than one notebook's four test cells take

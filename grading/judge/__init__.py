@@ -1,1 +1,13 @@
-"""The judge: test data, expected values, comparisons and scores. Never imports student code."""
+"""The judge: test data, expected values, comparisons and scores. Never imports student code.
+
+The names below are kept here, free of numpy and pytest, so that light commands (the
+notebook cells' cache look-ups) can use them without paying for those imports.
+"""
+import zlib
+
+CLASSES = ("MatMul", "Sigmoid", "Affine", "SGD")
+
+
+def seed_for(name):
+    """The data seed of a submission: stable across runs and machines."""
+    return zlib.crc32(name.encode("utf-8"))

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from grading.judge import CLASSES, seed_for  # noqa: F401  (re-exported)
 from grading.judge.subject import StudentError
 
 SUITES = Path(__file__).parent / "suites"
 RUBRIC = Path(__file__).parent.parent / "rubric.toml"
-CLASSES = ("MatMul", "Sigmoid", "Affine", "SGD")
 MODULE_OF = {"MatMul": "test_matmul.py", "Sigmoid": "test_sigmoid.py",
              "Affine": "test_affine.py", "SGD": "test_sgd.py"}
 
@@ -34,11 +34,6 @@ def load_rubric(path=RUBRIC):
     """{class: {test function: {"name": str, "points": float}}} from rubric.toml."""
     with open(path, "rb") as f:
         return tomllib.load(f)
-
-
-def seed_for(name):
-    """The data seed of a submission: stable across runs and machines."""
-    return zlib.crc32(name.encode("utf-8"))
 
 
 @dataclass
