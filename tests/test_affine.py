@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from pytest_check import check
 
-from gradcheck import TOLERANCE, layer_gradients, rel_error, scale_between
+from explain import describe, gradient_problem
+from gradcheck import layer_gradients
 
 N, D, H = 5, 3, 4
 BATCHES = (N, 1)  # a batch of one exposes squeezed or summed-away axes
@@ -19,12 +20,6 @@ def data(seed, n=N):
     rng = np.random.default_rng(seed)
     return (rng.standard_normal((n, D)), rng.standard_normal((D, H)),
             rng.standard_normal(H), rng.standard_normal((n, H)))
-
-
-def _describe(a):
-    if not isinstance(a, np.ndarray):
-        return type(a).__name__
-    return f"shape {a.shape}, dtype {a.dtype}" + ("" if not np.any(a) else ", not all zeros")
 
 
 def test_interface(layers):
@@ -45,7 +40,7 @@ def test_interface(layers):
             assert (isinstance(grad, np.ndarray) and grad.shape == p.shape
                     and grad.dtype == p.dtype and not np.any(grad)), (
                 f"Affine.grads[{i}] should start as zeros of {name}'s shape {p.shape} "
-                f"and dtype {p.dtype}, got {_describe(grad)}: np.zeros_like({name})")
+                f"and dtype {p.dtype}, got {describe(grad)}: np.zeros_like({name})")
         with check:
             assert grad is not layer.params[i], (
                 f"Affine.grads[{i}] is the same array as params[{i}]: the gradient "
@@ -114,29 +109,9 @@ def test_backward_gradient_check(layers, grad):
     layer = layers.Affine(W, b)
     analytic, numeric = layer_gradients(
         layer, x, np.random.default_rng(40), names=["W", "b"])[grad]
-    assert analytic is not None, (
-        "Affine.backward returned None: return dx" if grad == "dx"
-        else f"Affine.grads has no array for {grad}: see __init__")
-    assert analytic.shape == numeric.shape, (
-        f"Affine.backward: {grad} has shape {analytic.shape}, should be "
-        f"{numeric.shape}: {HINTS[grad]}")
-    err = rel_error(analytic, numeric)
-    if err <= TOLERANCE:
-        return
-    scale = scale_between(analytic, numeric)
-    if grad != "dx" and not np.any(numeric):
-        pytest.fail(f"Affine.forward ignores the arrays in self.params (changing them "
-                    "changes nothing): read the parameters from self.params", pytrace=False)
-    if scale == 0:
-        why = f"{grad} is all zeros"
-    elif scale is not None and np.isclose(scale, -1):
-        why = f"{grad} has the wrong sign"
-    elif scale is not None and np.isclose(scale, 1 / N):
-        why = (f"{grad} looks averaged over the batch (divided by N={N}); "
-               "the gradient is the sum")
-    else:
-        why = f"{grad} differs from the numerical gradient (relative error {err:.1e})"
-    pytest.fail(f"Affine.backward: {why}: {HINTS[grad]}", pytrace=False)
+    problem = gradient_problem("Affine", grad, analytic, numeric, HINTS[grad], batch=N)
+    if problem:
+        pytest.fail(problem, pytrace=False)
 
 
 def test_backward_writes_grads_in_place(layers):

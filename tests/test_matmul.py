@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from pytest_check import check
 
-from gradcheck import TOLERANCE, layer_gradients, rel_error, scale_between
+from explain import describe, gradient_problem
+from gradcheck import layer_gradients
 
 N, D, H = 5, 3, 4
 BATCHES = (N, 1)  # a batch of one exposes squeezed or summed-away axes
@@ -19,12 +20,6 @@ def data(seed, n=N):
     rng = np.random.default_rng(seed)
     return (rng.standard_normal((n, D)), rng.standard_normal((D, H)),
             rng.standard_normal((n, H)))
-
-
-def _describe(a):
-    if not isinstance(a, np.ndarray):
-        return type(a).__name__
-    return f"shape {a.shape}, dtype {a.dtype}" + ("" if not np.any(a) else ", not all zeros")
 
 
 def test_interface(layers):
@@ -44,7 +39,7 @@ def test_interface(layers):
         assert (isinstance(grad, np.ndarray) and grad.shape == W.shape
                 and grad.dtype == W.dtype and not np.any(grad)), (
             f"MatMul.grads[0] should start as zeros of W's shape {W.shape} and dtype "
-            f"{W.dtype}, got {_describe(grad)}: np.zeros_like(W)")
+            f"{W.dtype}, got {describe(grad)}: np.zeros_like(W)")
     with check:
         assert grad is not layer.params[0], (
             "MatMul.grads[0] is the same array as params[0]: the gradient needs "
@@ -105,26 +100,9 @@ def test_backward_gradient_check(layers, grad):
     layer = layers.MatMul(W)
     analytic, numeric = layer_gradients(
         layer, x, np.random.default_rng(40), names=["W"])[grad]
-    assert analytic is not None, (
-        "MatMul.backward returned None: return dx" if grad == "dx"
-        else f"MatMul.grads has no array for {grad}: see __init__")
-    assert analytic.shape == numeric.shape, (
-        f"MatMul.backward: {grad} has shape {analytic.shape}, should be "
-        f"{numeric.shape}: {HINTS[grad]}")
-    err = rel_error(analytic, numeric)
-    if err <= TOLERANCE:
-        return
-    scale = scale_between(analytic, numeric)
-    if grad != "dx" and not np.any(numeric):
-        pytest.fail(f"MatMul.forward ignores the arrays in self.params (changing them "
-                    "changes nothing): read the parameters from self.params", pytrace=False)
-    if scale == 0:
-        why = f"{grad} is all zeros"
-    elif scale is not None and np.isclose(scale, -1):
-        why = f"{grad} has the wrong sign"
-    else:
-        why = f"{grad} differs from the numerical gradient (relative error {err:.1e})"
-    pytest.fail(f"MatMul.backward: {why}: {HINTS[grad]}", pytrace=False)
+    problem = gradient_problem("MatMul", grad, analytic, numeric, HINTS[grad])
+    if problem:
+        pytest.fail(problem, pytrace=False)
 
 
 def test_backward_writes_grads_in_place(layers):

@@ -46,17 +46,14 @@ SCHEMA_VERSION = 3
 
 # --- reading the solutions -------------------------------------------------------
 
-def class_block(source, name):
-    """The text of the top-level `class name` block of a module, without trailing blank lines."""
+def class_text(source, name):
+    """The top-level `class name` block of a module (without decorators or comments above
+    it, nor trailing blank lines)."""
     lines = source.splitlines()
-    start = None
-    for i, line in enumerate(lines):
-        if re.match(rf"class\s+{re.escape(name)}\b", line):
-            start = i
-            break
-    if start is None:
-        raise ValueError(f"no top-level `class {name}` found")
-    end = len(lines)
+    starts = [i for i, line in enumerate(lines) if re.match(rf"class\s+{re.escape(name)}\b", line)]
+    if len(starts) != 1:
+        raise ValueError(f"expected one top-level `class {name}`, found {len(starts)}")
+    start, end = starts[0], len(lines)
     for j in range(start + 1, len(lines)):
         line = lines[j]
         if line.strip() and not line[0].isspace() and not line.lstrip().startswith("#"):
@@ -65,7 +62,12 @@ def class_block(source, name):
     block = lines[start:end]
     while block and not block[-1].strip():
         block.pop()
-    text = "\n".join(block)
+    return "\n".join(block)
+
+
+def class_block(source, name):
+    """`class_text`, checked to hold a solution region."""
+    text = class_text(source, name)
     if "### BEGIN SOLUTION" not in text or "### END SOLUTION" not in text:
         raise ValueError(f"class {name} has no ### BEGIN SOLUTION / ### END SOLUTION region")
     return text

@@ -10,12 +10,12 @@ from rubric.toml and the tests each mistake fails.
     python -m grading.course.samples            # list the samples and their expected scores
 """
 import copy
-import re
 from dataclasses import dataclass, field
 
 import nbformat
 
 from grading import catalogue
+from grading.course.build_assignment import class_text
 from grading.judge.engine import CLASSES, load_rubric
 
 FULL = 25.0
@@ -38,25 +38,6 @@ class Sample:
 
 
 # --- code from the one source of truth -------------------------------------------------
-
-def class_text(module_text, name):
-    """The top-level `class name` block of a module (decorators and comments above it
-    are not included; trailing blank lines are dropped)."""
-    lines = module_text.splitlines()
-    starts = [i for i, line in enumerate(lines) if re.match(rf"class\s+{re.escape(name)}\b", line)]
-    if len(starts) != 1:
-        raise ValueError(f"expected one `class {name}`, found {len(starts)}")
-    start, end = starts[0], len(lines)
-    for j in range(start + 1, len(lines)):
-        line = lines[j]
-        if line.strip() and not line[0].isspace() and not line.lstrip().startswith("#"):
-            end = j
-            break
-    block = lines[start:end]
-    while block and not block[-1].strip():
-        block.pop()
-    return "\n".join(block)
-
 
 def classes_of(sources, names=CLASSES):
     """{class: its text} from {"layers.py": text, "optimizer.py": text}."""

@@ -69,14 +69,20 @@ def test_backward_dx_matches_finite_differences(subject, rng):
                               dout @ W.T)
 
 
-def test_backward_dW_matches_finite_differences(subject, rng):
+def _grads_after_backward(subject, rng):
+    """For each shape: the data, a description, and grads after one forward and backward
+    (None when they could not be read; the reason is already reported)."""
     for N, D, H in C.SHAPES:
         x, W, b, dout = C.layer_data(rng, N, D, H)
         layer = C.Student(subject, CLS, W, b)
         layer.forward(x)
         layer.backward(dout)
         what = f"after Affine.backward ({C.dims(N, D, H)})"
-        grads = C.grads_now(layer, 2, _grad_shapes(D, H), what)
+        yield x, W, b, dout, what, C.grads_now(layer, 2, _grad_shapes(D, H), what)
+
+
+def test_backward_dW_matches_finite_differences(subject, rng):
+    for x, W, b, dout, what, grads in _grads_after_backward(subject, rng):
         if grads is not None:
             numeric = C.numerical_gradient(lambda v: C.affine(x, v, b), W, dout)
             C.expect_gradient(grads[0], numeric, f"dW in grads[0] {what}",
@@ -84,17 +90,11 @@ def test_backward_dW_matches_finite_differences(subject, rng):
 
 
 def test_backward_db_matches_finite_differences(subject, rng):
-    for N, D, H in C.SHAPES:
-        x, W, b, dout = C.layer_data(rng, N, D, H)
-        layer = C.Student(subject, CLS, W, b)
-        layer.forward(x)
-        layer.backward(dout)
-        what = f"after Affine.backward ({C.dims(N, D, H)})"
-        grads = C.grads_now(layer, 2, _grad_shapes(D, H), what)
+    for x, W, b, dout, what, grads in _grads_after_backward(subject, rng):
         if grads is not None:
             numeric = C.numerical_gradient(lambda v: C.affine(x, W, v), b, dout)
             C.expect_gradient(grads[1], numeric, f"db in grads[1] {what}",
-                              _db_hints(dout, N, H), dout.sum(axis=0))
+                              _db_hints(dout, *dout.shape), dout.sum(axis=0))
 
 
 def test_grads_written_in_place(subject, rng):
