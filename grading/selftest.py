@@ -181,7 +181,8 @@ def grader_verdicts(problems):
         for path, (scores, words) in bad_inputs(tmp / "bad", reference, stubs).items():
             paths.append(path)
             expected[path.stem if path.suffix else path.name] = (scores, words, None)
-        for path, (scores, words) in hostile_samples().items():
+        hostile = hostile_samples(tmp / "hostile")
+        for path, (scores, words) in hostile.items():
             paths.append(path)
             expected[path.name] = (scores, words, None)
         out = tmp / "out"
@@ -220,8 +221,8 @@ def grader_verdicts(problems):
             problems.expect("Traceback" not in text and "/grading/" not in text,
                             f"{name}: the feedback shows grader internals:\n{text[:800]}")
         print(f"   {REFERENCE_COPIES} reference copies (200 seeds), the stubs, {len(mistakes)} mistakes, "
-              f"{len(alternatives)} correct alternatives, {len(hostile_samples())} hostile samples and "
-              f"{len(expected) - REFERENCE_COPIES - 2 - len(mistakes) - len(alternatives) - len(hostile_samples())}"
+              f"{len(alternatives)} correct alternatives, {len(hostile)} hostile samples and "
+              f"{len(expected) - REFERENCE_COPIES - 2 - len(mistakes) - len(alternatives) - len(hostile)}"
               " bad inputs checked")
         print("   mistake                          class    lost  failing tests")
         for mid, cls, lost, failing, ok in rows:
@@ -236,13 +237,11 @@ def _first_failure(results, cls):
     return ""
 
 
-def hostile_samples():
-    """The hostile samples and what each may earn: {path: (scores, words)}."""
-    import tomllib
-    folder = ROOT / "grading" / "samples" / "hostile"
-    with open(folder / "expected.toml", "rb") as f:
-        table = tomllib.load(f)
-    return {folder / name: (spec.get("scores", {}), spec.get("words", [])) for name, spec in table.items()}
+def hostile_samples(folder):
+    """The hostile samples (grading/samples/hostile.toml), written below `folder`, and what
+    each may earn: {path: (scores, words)}."""
+    from grading.samples import write_all
+    return write_all(folder)
 
 
 @step("gradescope: the autograder zip grades /autograder/submission in a Gradescope layout")

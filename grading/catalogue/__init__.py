@@ -86,16 +86,22 @@ class EditError(ValueError):
     """A catalogue edit whose `find` does not occur exactly once."""
 
 
+def apply_edits(text, edits, where, file):
+    """`text` with each (find, replace) of `edits` applied in order; each `find` must occur
+    exactly once in the text as the edits before it left it (EditError names `where`, `file`)."""
+    for find, replace in edits:
+        count = text.count(find)
+        if count != 1:
+            raise EditError(f"{where}: `find` occurs {count} times in {file} "
+                            f"(must be once): {find.strip()[:60]!r}")
+        text = text.replace(find, replace)
+    return text
+
+
 def variant_sources(entry, reference=None):
     """The reference with `entry`'s edits applied: {"layers.py": text, "optimizer.py": text}."""
     sources = dict(reference or reference_sources())
-    text = sources[entry.file]
-    for find, replace in entry.edits:
-        count = text.count(find)
-        if count != 1:
-            raise EditError(f"{entry.id}: `find` occurs {count} times in {entry.file} "
-                            f"(must be once): {find.strip()[:60]!r}")
-        text = text.replace(find, replace)
+    text = apply_edits(sources[entry.file], entry.edits, entry.id, entry.file)
     if text == sources[entry.file]:
         raise EditError(f"{entry.id}: the edit changes nothing")
     sources[entry.file] = text

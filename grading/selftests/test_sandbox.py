@@ -1,7 +1,8 @@
 """The sandbox against hostile submissions: run with KATA_SANDBOX=bwrap and with =off.
 
-Whole hostile submissions live in grading/samples/hostile/<name>/; small inline sources
-here cover single behaviours. Timeouts are short so the file runs in a few seconds.
+Whole hostile submissions are written from grading/samples/hostile.toml into a temporary
+folder (the `sample` fixture); small inline sources here cover single behaviours. Timeouts
+are short so the file runs in a few seconds.
 """
 import os
 import socket
@@ -13,10 +14,10 @@ import pytest
 
 from grading.judge.remote import GARBAGE, Sandbox, checked_answer
 from grading.judge.subject import StudentCrash, StudentError, StudentTimeout
+from grading.samples import write_hostile
 from grading.sandbox import protocol
 
-HOSTILE = Path(__file__).resolve().parent.parent / "samples" / "hostile"
-REPO = HOSTILE.parents[2]
+REPO = Path(__file__).resolve().parents[2]
 
 GOOD_LAYERS = """
 import numpy as np
@@ -50,8 +51,16 @@ class SGD:
 """
 
 
-def sample(name):
-    return {m: (HOSTILE / name / f"{m}.py").read_text() for m in ("layers", "optimizer")}
+@pytest.fixture(scope="session")
+def sample(tmp_path_factory):
+    """sample(name): the sources of a hostile sample, {"layers": text, "optimizer": text},
+    written by the loader into a temporary folder."""
+    folder = tmp_path_factory.mktemp("hostile")
+
+    def sources(name):
+        written = write_hostile(name, folder)
+        return {m: (written / f"{m}.py").read_text() for m in ("layers", "optimizer")}
+    return sources
 
 
 def forward_source(body, prelude=""):
@@ -151,7 +160,7 @@ def test_missing_class_is_an_error(sandbox):
 
 # --- time ----------------------------------------------------------------------------
 
-def test_endless_loop_times_out_once(quick):
+def test_endless_loop_times_out_once(quick, sample):
     subject = quick.subject(sample("endless_loop"))
     layer = subject.new("MatMul", np.eye(2))
     started = time.monotonic()
@@ -176,7 +185,7 @@ def test_endless_loop_while_loading(quick):
 
 # --- the process ends --------------------------------------------------------------
 
-def test_os_exit_at_import(sandbox):
+def test_os_exit_at_import(sandbox, sample):
     subject = sandbox.subject(sample("exit_at_import"))
     with pytest.raises(StudentCrash, match="exited with code 3"):
         subject.new("MatMul", np.eye(2))
@@ -185,7 +194,7 @@ def test_os_exit_at_import(sandbox):
     assert works(sandbox)
 
 
-def test_sys_exit_is_an_error_not_an_end(sandbox):
+def test_sys_exit_is_an_error_not_an_end(sandbox, sample):
     subject = sandbox.subject(sample("sys_exit"))
     sig = subject.new("Sigmoid")                # sys.exit(0) ended layers.py after the classes
     sig.forward(np.zeros((1, 2)))
@@ -195,7 +204,7 @@ def test_sys_exit_is_an_error_not_an_end(sandbox):
     subject.close()
 
 
-def test_os_exit_in_a_method_fails_fast_afterwards(sandbox):
+def test_os_exit_in_a_method_fails_fast_afterwards(sandbox, sample):
     subject = sandbox.subject(sample("exit_in_method"))
     layer = subject.new("Affine", np.eye(2), np.zeros(2))
     layer.forward(np.eye(2))
@@ -208,7 +217,7 @@ def test_os_exit_in_a_method_fails_fast_afterwards(sandbox):
     assert works(sandbox)
 
 
-def test_other_processes_cannot_be_signalled(sandbox):
+def test_other_processes_cannot_be_signalled(sandbox, sample):
     subject = sandbox.subject(sample("kill_parent"))
     with pytest.raises(StudentError, match="PermissionError"):
         subject.new("MatMul", np.eye(2)).forward(np.eye(2))
@@ -245,7 +254,7 @@ def test_lost_fork_server_is_replaced(sandbox):
     assert works(sandbox)
 
 
-def test_detached_processes_are_killed_at_close(sandbox):
+def test_detached_processes_are_killed_at_close(sandbox, sample):
     subject = sandbox.subject(sample("detached_child"))
     subject.new("MatMul", np.eye(2))
     deadline = time.monotonic() + 2
@@ -258,7 +267,7 @@ def test_detached_processes_are_killed_at_close(sandbox):
 
 # --- output, memory, values ------------------------------------------------------
 
-def test_print_flood_is_cut(sandbox):
+def test_print_flood_is_cut(sandbox, sample):
     subject = sandbox.subject(sample("print_flood"))
     started = time.monotonic()
     out = subject.new("MatMul", np.eye(2)).forward(np.ones((1, 2)))   # prints 100 MB
@@ -271,7 +280,7 @@ def test_print_flood_is_cut(sandbox):
     assert len(subject.output) < 5000
 
 
-def test_memory_hog_gets_memory_error(sandbox):
+def test_memory_hog_gets_memory_error(sandbox, sample):
     subject = sandbox.subject(sample("memory_hog"))
     with pytest.raises(StudentError, match="MemoryError"):
         subject.new("MatMul", np.eye(2)).forward(np.eye(2))
@@ -280,7 +289,7 @@ def test_memory_hog_gets_memory_error(sandbox):
     subject.close()
 
 
-def test_lying_subclass_arrives_as_plain_ndarray(sandbox):
+def test_lying_subclass_arrives_as_plain_ndarray(sandbox, sample):
     subject = sandbox.subject(sample("lying_array"))
     out = subject.new("MatMul", np.eye(2)).forward(np.ones((3, 2)))
     assert type(out) is np.ndarray and out.shape == (3, 2)
@@ -290,14 +299,14 @@ def test_lying_subclass_arrives_as_plain_ndarray(sandbox):
     subject.close()
 
 
-def test_nan_arrives_as_nan(sandbox):
+def test_nan_arrives_as_nan(sandbox, sample):
     subject = sandbox.subject(sample("nan_result"))
     out = subject.new("MatMul", np.eye(2)).forward(np.ones((1, 2)))
     assert type(out) is np.ndarray and np.isnan(out).all()
     subject.close()
 
 
-def test_patching_numpy_stays_in_the_child(sandbox):
+def test_patching_numpy_stays_in_the_child(sandbox, sample):
     subject = sandbox.subject(sample("numpy_patch"))
     out = subject.new("MatMul", np.eye(2)).forward(np.ones((1, 2)))
     assert not np.allclose(out, 1) and not np.isfinite(np.nan)
@@ -307,7 +316,7 @@ def test_patching_numpy_stays_in_the_child(sandbox):
 
 # --- the protocol ---------------------------------------------------------------
 
-def test_tampering_with_the_socket_is_a_crash(sandbox):
+def test_tampering_with_the_socket_is_a_crash(sandbox, sample):
     tamper = sample("protocol_tamper")
     classes = (("MatMul", [np.eye(2)]), ("Sigmoid", []), ("Affine", [np.eye(2), np.zeros(2)]))
     for cls, args in classes:
