@@ -187,8 +187,10 @@ def grader_verdicts(problems):
             expected[path.name] = (scores, words, None)
         out = tmp / "out"
         t0 = time.monotonic()
+        # Colour requests as a Jupyter kernel's environment may carry them: the feedback
+        # must come out the same.
         done = run([PY, "-m", "grading", "grade", *map(str, paths), "--out", str(out), "--quiet",
-                    "--timeout", "3"], cwd=tmp)
+                    "--timeout", "3"], cwd=tmp, env=dict(os.environ, FORCE_COLOR="1", PY_COLORS="1"))
         seconds = time.monotonic() - t0
         print(f"   {len(paths)} submissions graded in {seconds:.1f} s "
               f"({len(paths) / seconds:.1f} per second), exit {done.returncode}")
@@ -205,6 +207,9 @@ def grader_verdicts(problems):
             got = {c: v["score"] for c, v in results["kata"]["classes"].items()}
             failing = sorted(results["kata"].get("failing", []))
             text = results["output"] + "\n".join(t["output"] for t in results["tests"])
+            problems.expect(all(t["output"].strip() and not t["output"].startswith("- failed")
+                                for t in results["tests"] if t["status"] == "failed"),
+                            f"{name}: a failed test has no message saying why")
             if entry is not None:
                 found = catalogue._entry_problems(entry, got, failing, results["kata"]["seed"])
                 problems.extend(found)

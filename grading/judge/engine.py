@@ -5,6 +5,7 @@ One pytest module grades one class, and each module gets its own subject, so a c
 that hangs or crashes costs that class only.
 """
 import io
+import re
 import tomllib
 import zlib
 from contextlib import redirect_stderr, redirect_stdout
@@ -66,7 +67,10 @@ class Verdict:
 def _failure_text(report, excinfo):
     """The student-facing reason a test failed: check messages and the raised error only."""
     lines = []
-    for line in str(report.longrepr or "").splitlines():
+    # pytest-check colours its lines when FORCE_COLOR or PY_COLORS is set (a Jupyter
+    # kernel's environment may set them): the escape codes would hide the "FAILURE: ".
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(report.longrepr or ""))
+    for line in text.splitlines():
         if line.startswith("FAILURE: "):
             lines.append("- " + line[len("FAILURE: "):].strip())
     if excinfo is not None:
