@@ -224,7 +224,11 @@ print("SGD: visible checks passed / 보이는 검사 통과")
 
 def checks_source(class_name):
     return (f"# {class_name}: 보이는 검사 (채점에는 쓰이지 않습니다) "
-            "/ visible checks (not graded)\n" + CHECK_PRELUDE + CHECKS[class_name].rstrip("\n"))
+            "/ visible checks (not graded)\n" + CHECKS[class_name].rstrip("\n"))
+
+
+HELPERS_SOURCE = ("# 보이는 검사가 쓰는 도우미입니다. 위의 칸 다음에 실행하세요. / Helpers for the "
+                  "visible checks: run this cell after the one above.\n" + CHECK_PRELUDE.rstrip("\n"))
 
 
 # --- the teaching text ---------------------------------------------------------------
@@ -393,12 +397,20 @@ def _code(cell_id, text, *, grade_id=None, solution=False, grade=False, locked=F
     return cell
 
 
+def _visible_checks(cell):
+    # The grader skips these cells (they only call the student's code, see
+    # grading/submissions.py): an endless loop must not cost it a second per load.
+    cell.metadata["kata"] = {"role": "visible-checks"}
+    return cell
+
+
 def build_notebook(solutions):
     """The source notebook as a NotebookNode; `solutions` maps class name -> class text."""
     cells = [_markdown("intro", INTRO),
              _markdown("imports-md", IMPORTS_MD),
              _code("imports", "import numpy as np", grade_id="imports", locked=True,
                    readonly=True),
+             _visible_checks(_code("check-helpers", HELPERS_SOURCE, readonly=True)),
              _markdown("graph-md", GRAPH_MD)]
     for _, name in CLASSES:
         key = name.lower()
@@ -410,10 +422,7 @@ def build_notebook(solutions):
                            locked=True, readonly=True)
         else:
             checks = _code(f"{key}-checks", checks_source(name), readonly=True)
-        # The grader skips these (they only call the student's code, see
-        # grading/submissions.py): an endless loop must not cost it a second per load.
-        checks.metadata["kata"] = {"role": "visible-checks"}
-        cells.append(checks)
+        cells.append(_visible_checks(checks))
         cells.append(_code(f"{key}-tests", test_cell_source(name), grade_id=f"{name}_tests",
                            grade=True, locked=True, points=POINTS, readonly=True))
     cells.append(_markdown("outro", OUTRO))
