@@ -27,6 +27,7 @@ $(VENV)/.kata-base: pyproject.toml
 	@touch $@
 
 $(VENV)/.kata-instructor: $(VENV)/.kata-base
+	@test -d grading || { echo "error: this is the student kit: the instructor's targets need the full kata repository (grading/)"; exit 2; }
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[instructor]"
 	@# jsonschema imports this optional grammar package if present, costing every nbgrader
 	@# command about a second at start-up; nothing here validates IRIs, so leave it out.
@@ -88,8 +89,9 @@ gradescope: install-instructor ## build dist/gradescope-autograder.zip
 	$(PY) -m grading.gradescope build dist/gradescope-autograder.zip
 
 # --- maintainer ------------------------------------------------------------------------
-generate: install ## regenerate exercises/ (and the course notebook) from solutions/
+generate: install-instructor ## regenerate exercises/ and the course notebook from solutions/
 	$(PY) -m grading.tools.gen_stubs
+	$(PY) -m grading.course.build_assignment
 
 selftest: install-instructor ## prove the kata: reference, stubs, catalogue, sandbox, nbgrader loop
 	$(PY) -m grading.selftest

@@ -264,6 +264,14 @@ def kit_entries():
     return paths + [f for f in KIT_FILES if (REPO / f).is_file()]
 
 
+def student_readme():
+    """The repository README cut down to what a student's kit can do: the introduction
+    and the "For students" section (the instructor's targets are not in the kit)."""
+    sections = re.split(r"(?m)^(?=## )", (REPO / "README.md").read_text(encoding="utf-8"))
+    kept = [sections[0]] + [s for s in sections[1:] if s.startswith("## For students")]
+    return "".join(kept).rstrip() + "\n"
+
+
 def build_kit(dest):
     """dist/student-kit.zip: exercises/, tests/ and the files a student needs to run them.
     Fixed timestamps: the same sources give the same bytes."""
@@ -275,7 +283,8 @@ def build_kit(dest):
             info = zipfile.ZipInfo(KIT_PREFIX + rel, date_time=(1980, 1, 1, 0, 0, 0))
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
-            z.writestr(info, (REPO / rel).read_bytes())
+            data = student_readme().encode() if rel == "README.md" else (REPO / rel).read_bytes()
+            z.writestr(info, data)
     tmp.replace(dest)
     return dest
 
