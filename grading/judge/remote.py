@@ -194,8 +194,11 @@ def _wanted_mode(mode):
 class Sandbox:
     """One fork server for this judge process; `.subject(sources)` for each subject."""
 
-    def __init__(self, timeout=10.0, memory_mb=1024, mode="auto"):
+    def __init__(self, timeout=10.0, memory_mb=1024, mode="auto", refuse_forks=True):
         self.timeout, self.memory_mb = float(timeout), int(memory_mb)
+        # False only in tests: children may fork, as where seccomp is not supported, so
+        # that the clean-up of what they leave behind can be tested.
+        self.refuse_forks = bool(refuse_forks)
         self.mode = _wanted_mode(mode)
         self.isolation = None            # "bubblewrap" or "process limits"
         self._lock = threading.RLock()
@@ -270,7 +273,7 @@ class Sandbox:
     def _spawn(self):
         """A fresh child: (id, generation, socket to it, fd of its output file)."""
         spec = {"cpu_seconds": math.ceil(self.timeout) + 1,
-                "memory_bytes": self.memory_mb << 20}
+                "memory_bytes": self.memory_mb << 20, "refuse_forks": self.refuse_forks}
         with self._lock:
             if self._pid != os.getpid():     # we were forked: that server is the parent's
                 self._servers.clear()

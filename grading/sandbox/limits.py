@@ -3,7 +3,9 @@
 These hold with or without bubblewrap. bubblewrap hides the file system and network;
 the limits here bound time, memory and file sizes, and the seccomp filter keeps student
 code from signalling, tracing or re-limiting any other process (without it, in the
-fallback, `os.kill(-1, 9)` would end every process of the instructor's account).
+fallback, `os.kill(-1, 9)` would end every process of the instructor's account) and from
+creating processes at all: as root the kernel ignores RLIMIT_NPROC, so nothing else would
+stop a fork bomb. Threads stay allowed.
 """
 import ctypes
 import errno
@@ -87,19 +89,24 @@ _ARCHES = {
     "x86_64": (0xC000003E, [101, 310, 311, 62, 200, 234, 129, 297, 424, 438, 312], 302, 16),
     "aarch64": (0xC00000B7, [117, 270, 271, 129, 130, 131, 138, 240, 424, 438, 272], 261, 29),
 }
+# Creating processes: clone, clone3, and fork and vfork (x86_64 only: aarch64 has neither).
+_CLONES = {"x86_64": (56, 435, [57, 58]), "aarch64": (220, 435, [])}
 _X32_BIT = 0x40000000
 TIOCSTI = 0x5412
+CLONE_THREAD = 0x00010000
 
-_LD_ABS, _JEQ, _JGE, _RET = 0x20, 0x15, 0x35, 0x06
-_ALLOW, _DENY = 0x7FFF0000, 0x00050000 | errno.EPERM
+_LD_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
+_ALLOW = 0x7FFF0000
+_DENY, _NOSYS = 0x00050000 | errno.EPERM, 0x00050000 | errno.ENOSYS
 
 
 def seccomp_supported():
     return platform.machine() in _ARCHES
 
 
-def _filter_program():
+def _filter_program(refuse_forks=True):
     arch, refused, prlimit64, ioctl = _ARCHES[platform.machine()]
+    clone, clone3, forks = _CLONES[platform.machine()]
     # (code, k, jump-if-true label, jump-if-false label); labels are resolved below.
     prog = [(_LD_ABS, 4, None, None),                 # seccomp_data.arch
             (_JEQ, arch, None, "deny"),                 # other ABIs (int 0x80): refused
@@ -107,6 +114,17 @@ def _filter_program():
     if arch == _ARCHES["x86_64"][0]:
         prog.append((_JGE, _X32_BIT, "deny", None))
     prog += [(_JEQ, nr, "deny", None) for nr in refused]
+    if refuse_forks:
+        # A thread is a clone with CLONE_THREAD; any other clone is a new process. The
+        # flags are args[0] on both architectures, and the kernel reads only their low
+        # half, as we do. clone3's flags sit behind a pointer that seccomp cannot read:
+        # ENOSYS makes glibc fall back to clone (for threads and posix_spawn alike).
+        prog += [(_JEQ, nr, "deny", None) for nr in forks]
+        prog += [(_JEQ, clone3, "nosys", None),
+                 (_JEQ, clone, None, "ioctl"),
+                 (_LD_ABS, 16, None, None),             # args[0], low half: the flags
+                 (_JSET, CLONE_THREAD, "allow", "deny"),
+                 ("ioctl", None, None, None)]
     prog += [(_JEQ, ioctl, None, "prlimit"),
              (_LD_ABS, 24, None, None),                 # args[1], low half: the request
              (_JEQ, TIOCSTI, "deny", "allow"),
@@ -117,7 +135,8 @@ def _filter_program():
              (_LD_ABS, 20, None, None),                 # args[0], high half
              (_JEQ, 0, "allow", "deny"),
              ("allow", None, None, None), (_RET, _ALLOW, None, None),
-             ("deny", None, None, None), (_RET, _DENY, None, None)]
+             ("deny", None, None, None), (_RET, _DENY, None, None),
+             ("nosys", None, None, None), (_RET, _NOSYS, None, None)]
     labels, code = {}, []
     for op in prog:
         if isinstance(op[0], str):
@@ -136,9 +155,10 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
-def install_seccomp():
-    """Refuse (EPERM) the syscalls that reach other processes. Irreversible."""
-    program, length = _filter_program()
+def install_seccomp(refuse_forks=True):
+    """Refuse (EPERM) the syscalls that reach other processes, and unless `refuse_forks`
+    is false (for tests only), those that create one. Irreversible."""
+    program, length = _filter_program(refuse_forks)
     buffer = ctypes.create_string_buffer(program, len(program))
     fprog = _SockFprog(length, ctypes.addressof(buffer))
     prctl(PR_SET_NO_NEW_PRIVS, 1)

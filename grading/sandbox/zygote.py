@@ -15,8 +15,11 @@ a child that hangs, dies or sends garbage never desynchronizes the control chann
 zygote never sees the student's sources or output: a later child could find them in its
 copy of the zygote's memory.
 
-The zygote is a child subreaper: whatever a child leaves behind (double fork, setsid)
-becomes the zygote's child, and "close" kills the child and all such leftovers.
+The seccomp filter that keeps a child from creating processes (see limits) is installed
+in the child, after the fork: the zygote itself can still fork. Where that filter is not
+supported, the zygote, a child subreaper, cleans up instead: whatever a child leaves
+behind (double fork, setsid) becomes the zygote's child, and "close" kills the child and
+all such leftovers.
 
     python -m grading.sandbox.zygote CONTROL_FD
 """
@@ -93,11 +96,12 @@ def _setup_child(sock, output, workdir, spec):
                          file_bytes=FILE_BYTES, open_files=OPEN_FILES,
                          processes=spec["processes"])
     if limits.seccomp_supported():
-        limits.install_seccomp()
+        limits.install_seccomp(refuse_forks=spec.get("refuse_forks", True))
     sys.stdout = sys.__stdout__ = CappedOutput(1)
     sys.stderr = sys.__stderr__ = CappedOutput(2)
-    # A process the student forks must not hold the judge's socket open: the judge would
-    # then see no EOF when this child dies, and wait for its timeout instead.
+    # Where forks are not refused (no seccomp filter here): a process the student forks
+    # must not hold the judge's socket open, or the judge would see no EOF when this
+    # child dies, and wait for its timeout instead.
     os.register_at_fork(after_in_child=_drop_judge_socket)
     return socket.socket(fileno=PROTO_FD)
 

@@ -6,6 +6,7 @@ are short so the file runs in a few seconds.
 """
 import os
 import socket
+import tempfile
 import time
 from pathlib import Path
 
@@ -52,15 +53,15 @@ class SGD:
 
 
 @pytest.fixture(scope="session")
-def sample(tmp_path_factory):
+def sample():
     """sample(name): the sources of a hostile sample, {"layers": text, "optimizer": text},
-    written by the loader into a temporary folder."""
-    folder = tmp_path_factory.mktemp("hostile")
-
-    def sources(name):
-        written = write_hostile(name, folder)
-        return {m: (written / f"{m}.py").read_text() for m in ("layers", "optimizer")}
-    return sources
+    written by the loader into a temporary folder. (tempfile, not tmp_path_factory:
+    pyproject.toml turns pytest's tmpdir plugin off.)"""
+    with tempfile.TemporaryDirectory(prefix="hostile-") as folder:
+        def sources(name):
+            written = write_hostile(name, folder)
+            return {m: (written / f"{m}.py").read_text() for m in ("layers", "optimizer")}
+        yield sources
 
 
 def forward_source(body, prelude=""):
@@ -106,16 +107,21 @@ def process_table():
     return table
 
 
-def processes_named(name, sandbox):
-    """Live processes with this comm below the sandbox's fork server."""
+def descendants(sandbox):
+    """{pid: comm} of the live processes below the sandbox's fork server."""
     table = process_table()
-    below, found = [sandbox._server.process.pid], []
+    below, found = [sandbox._server.process.pid], {}
     while below:
         pid = below.pop()
         below += [p for p, (ppid, _, _) in table.items() if ppid == pid]
-        if table.get(pid, (0, "", ""))[1] == name and table[pid][2] != "Z":
-            found.append(pid)
+        if pid in table and table[pid][2] != "Z":
+            found[pid] = table[pid][1]
     return found
+
+
+def processes_named(name, sandbox):
+    """Live processes with this comm below the sandbox's fork server."""
+    return [pid for pid, comm in descendants(sandbox).items() if comm == name]
 
 
 # --- what a correct submission gets ----------------------------------------------------
@@ -254,15 +260,69 @@ def test_lost_fork_server_is_replaced(sandbox):
     assert works(sandbox)
 
 
-def test_detached_processes_are_killed_at_close(sandbox, sample):
-    subject = sandbox.subject(sample("detached_child"))
-    subject.new("MatMul", np.eye(2))
-    deadline = time.monotonic() + 2
-    while not processes_named("kata-sleeper", sandbox) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert processes_named("kata-sleeper", sandbox)
+@pytest.mark.parametrize("code", [
+    "os.fork()", "subprocess.run(['true'])", "os.posix_spawn('/bin/true', ['true'], {})",
+    "multiprocessing.Process(target=print).start()", "multiprocessing.Pool(2)"])
+@pytest.mark.needs("seccomp")
+def test_new_processes_are_refused(sandbox, code):
+    subject = sandbox.subject(forward_source(f"{code}\nreturn x",
+                                             prelude="import multiprocessing, os, subprocess"))
+    layer = subject.new("MatMul", np.eye(2))
+    before = descendants(sandbox)
+    with pytest.raises(StudentError, match=r"PermissionError: \[Errno 1\] Operation not permitted"):
+        layer.forward(np.eye(2))
+    assert descendants(sandbox) == before
     subject.close()
-    assert processes_named("kata-sleeper", sandbox) == []
+
+
+def test_threads_still_work(sandbox):
+    # glibc creates threads with clone3 first, which the filter answers ENOSYS, then clone.
+    subject = sandbox.subject(forward_source(
+        "results = []\n"
+        "threads = [threading.Thread(target=lambda: results.append(x @ self.W)) for _ in range(4)]\n"
+        "for t in threads:\n    t.start()\nfor t in threads:\n    t.join()\n"
+        "return sum(results)", prelude="import threading"))
+    assert np.allclose(subject.new("MatMul", np.eye(2)).forward(np.ones((1, 2))), 4)
+    subject.close()
+
+
+@pytest.mark.needs("seccomp")
+def test_fork_bomb_is_refused_at_once(sandbox, sample):
+    subject = sandbox.subject(sample("fork_bomb"))
+    sigmoid = subject.new("Sigmoid")
+    before = descendants(sandbox)
+    started = time.monotonic()
+    with pytest.raises(StudentError, match="PermissionError"):
+        sigmoid.forward(np.eye(2))
+    assert time.monotonic() - started < 1
+    assert descendants(sandbox) == before
+    out = subject.new("MatMul", np.eye(2)).forward(np.ones((1, 2)))    # the same process
+    assert np.allclose(out, 1)
+    subject.close()
+    assert works(sandbox)
+
+
+@pytest.mark.needs("seccomp")
+def test_detached_processes_never_exist(sandbox, sample):
+    subject = sandbox.subject(sample("detached_child"))
+    subject.new("Sigmoid")                     # the child is up, its files loaded
+    before = descendants(sandbox)
+    subject.new("MatMul", np.eye(2))           # the fork is refused, the sample goes on
+    assert descendants(sandbox) == before
+    subject.close()
+
+
+def test_detached_processes_are_killed_at_close(sample):
+    # As where seccomp is not supported: the child may fork, the fork server cleans up.
+    with Sandbox(timeout=2, refuse_forks=False) as sandbox:
+        subject = sandbox.subject(sample("detached_child"))
+        subject.new("MatMul", np.eye(2))
+        deadline = time.monotonic() + 2
+        while not processes_named("kata-sleeper", sandbox) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert processes_named("kata-sleeper", sandbox)
+        subject.close()
+        assert processes_named("kata-sleeper", sandbox) == []
 
 
 # --- output, memory, values ------------------------------------------------------
@@ -383,16 +443,11 @@ def test_answers_are_checked():
 
 # --- only inside bubblewrap -----------------------------------------------------------
 
-def needs_bwrap(sandbox):
-    if sandbox.isolation != "bubblewrap":
-        pytest.skip("bubblewrap is not in use")
-
-
 @pytest.mark.parametrize("path", [REPO / "solutions" / "layers.py",
                                   REPO / "grading" / "judge" / "engine.py",
                                   REPO / "grading" / "judge" / "suites", REPO, Path.home()])
+@pytest.mark.needs("bwrap")
 def test_files_out_of_reach(sandbox, path):
-    needs_bwrap(sandbox)
     probe = (f"import os\np = {str(path)!r}\ntry:\n"
              "    seen = ([n for n in os.listdir(p) if n not in ('.pyenv', '.venv')]\n"
              "            if os.path.isdir(p) else [open(p).read(20)])\n"
@@ -403,16 +458,16 @@ def test_files_out_of_reach(sandbox, path):
     subject.close()
 
 
+@pytest.mark.needs("bwrap")
 def test_judge_modules_are_not_importable(sandbox):
-    needs_bwrap(sandbox)
     subject = sandbox.subject(forward_source("import grading.judge\nreturn x"))
     with pytest.raises(StudentError, match="ModuleNotFoundError"):
         subject.new("MatMul", np.eye(2)).forward(np.eye(2))
     subject.close()
 
 
+@pytest.mark.needs("bwrap")
 def test_no_network(sandbox):
-    needs_bwrap(sandbox)
     with socket.create_server(("127.0.0.1", 0)) as server:
         port = server.getsockname()[1]
         subject = sandbox.subject(forward_source(
@@ -423,8 +478,8 @@ def test_no_network(sandbox):
         subject.close()
 
 
+@pytest.mark.needs("bwrap")
 def test_python_is_read_only(sandbox):
-    needs_bwrap(sandbox)
     subject = sandbox.subject(forward_source("open(np.__file__, 'a')\nreturn x"))
     with pytest.raises(StudentError, match="OSError: .*Read-only file system"):
         subject.new("MatMul", np.eye(2)).forward(np.eye(2))
