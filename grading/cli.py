@@ -144,6 +144,15 @@ def print_summary(results, out):
     print(f"results: {out}/<submission>/results.json, table: {out}/grades.csv")
 
 
+def _choose_sandbox():
+    """Try bubblewrap once, here: without it, say so once (not once per worker) and let
+    the workers go straight to process limits."""
+    from grading.judge import remote
+    if os.environ.get("KATA_SANDBOX", "auto") == "auto" and not remote.bwrap_available():
+        print(f"{remote.WARNING} ({remote._bwrap_problem or 'it did not start'})", file=sys.stderr)
+        os.environ["KATA_SANDBOX"] = "off"
+
+
 def cmd_grade(args):
     paths = [Path(p) for p in args.submissions]
     missing = [str(p) for p in paths if not p.exists()]
@@ -152,6 +161,7 @@ def cmd_grade(args):
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} exists and is not a folder")
+    _choose_sandbox()
     started = time.monotonic()
     results = grade_all(paths, out, args.jobs, args.timeout, args.seed)
     write_grades_csv(results, out / "grades.csv")
