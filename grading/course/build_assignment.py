@@ -88,22 +88,27 @@ def hidden_test_code(class_name, points=POINTS, timeout=SUBPROCESS_TIMEOUT,
                      nbcell_timeout=NBCELL_TIMEOUT):
     """The code between BEGIN/END HIDDEN TESTS for one class.
 
-    It runs `python -P -m grading nbcell CLASS` in the kernel's working directory
+    It runs `python -I -m grading nbcell CLASS` in the kernel's working directory
     (the submission folder), prints the grader's feedback text to stdout, and
     leaves a plain float in [0, points] as the cell's value. Any failure prints a
     message and scores 0.0. Standard library only; nothing is written to stderr.
 
-    `-P` (Python >= 3.11) keeps the submission folder off the grader's sys.path:
-    without it a submitted json.py or grading/ would be imported by the grader.
+    `-I` keeps the submission folder off the grader's sys.path (a submitted json.py
+    or grading/ would be imported otherwise) and ignores PYTHON* variables; the few
+    variables passed on leave out what a notebook could set to weaken the grader
+    (KATA_SANDBOX=off, say). A kernel can still fake the cell outright (patch
+    subprocess); `make grades` regrades outside it and flags that.
     """
     return f'''import json as _json, os as _os, subprocess as _subprocess, sys as _sys
 _score = 0.0
 try:
     _run = _subprocess.run(
-        [_sys.executable, "-P", "-m", "grading", "nbcell", "{class_name}",
+        [_sys.executable, "-I", "-m", "grading", "nbcell", "{class_name}",
          "--timeout", "{nbcell_timeout:g}"],
         cwd=_os.getcwd(), capture_output=True, text=True, timeout={timeout},
-        stdin=_subprocess.DEVNULL)
+        stdin=_subprocess.DEVNULL,
+        env={{_k: _v for _k, _v in _os.environ.items()
+             if _k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "KATA_NBCELL_CACHE")}})
     _lines = [_l for _l in _run.stdout.splitlines() if _l.lstrip().startswith("{{")]
     _verdict = _json.loads(_lines[-1]) if _lines else None
     if not isinstance(_verdict, dict) or _verdict.get("class") != "{class_name}":
