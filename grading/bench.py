@@ -45,10 +45,8 @@ def numpy_floor(repeat):
 
 def corpus(folder, size):
     """Write `size` submissions: a third reference copies, then mistakes, then stubs."""
-    from grading.catalogue import load_catalogue, variant_sources
-    from grading.tools.gen_stubs import strip_markers
-    reference = {f: strip_markers((ROOT / "solutions" / f).read_text()) for f in ("layers.py", "optimizer.py")}
-    stubs = {f: (ROOT / "exercises" / f).read_text() for f in ("layers.py", "optimizer.py")}
+    from grading.catalogue import load_catalogue, reference_sources, stub_sources, variant_sources
+    reference, stubs = reference_sources(), stub_sources()
     mistakes, _ = load_catalogue()
     paths = []
     for i in range(size):
@@ -57,7 +55,7 @@ def corpus(folder, size):
             files, name = reference, f"ref-{i:03d}"
         elif kind == 1:
             entry = mistakes[i % len(mistakes)]
-            files, name = variant_sources(entry), f"mistake-{i:03d}-{entry.id}"
+            files, name = variant_sources(entry, reference), f"mistake-{i:03d}-{entry.id}"
         else:
             files, name = stubs, f"stub-{i:03d}"
         path = Path(folder, name)

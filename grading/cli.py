@@ -149,7 +149,7 @@ def _choose_sandbox():
     the workers go straight to process limits."""
     from grading.judge import remote
     if os.environ.get("KATA_SANDBOX", "auto") == "auto" and not remote.bwrap_available():
-        print(f"{remote.WARNING} ({remote._bwrap_problem or 'it did not start'})", file=sys.stderr)
+        print(f"{remote.WARNING} ({remote.bwrap_problem()})", file=sys.stderr)
         os.environ["KATA_SANDBOX"] = "off"
 
 

@@ -5,7 +5,8 @@ their data and the scores stay in this process.
 """
 import time
 
-from grading.judge.engine import CLASSES, load_rubric, run_suites, seed_for
+from grading.judge import CLASSES, FILE_OF, seed_for
+from grading.judge.engine import load_rubric, run_suites
 
 _sandbox = None
 
@@ -19,15 +20,14 @@ def sandbox(timeout=10.0):
     return _sandbox
 
 
-# Where each class lives in a submission of two files. A class is judged with its own file
-# only, so an os._exit() at the top of layers.py cannot cost SGD its points.
-FILE_OF = {"MatMul": "layers", "Sigmoid": "layers", "Affine": "layers", "SGD": "optimizer"}
-
-
 def sources_for(sources, cls):
-    """The part of a submission's sources that `cls` needs (a notebook is one whole)."""
-    if FILE_OF[cls] in sources:
-        return {FILE_OF[cls]: sources[FILE_OF[cls]]}
+    """The part of a submission's sources that `cls` needs (a notebook is one whole).
+
+    A class is judged with its own file only, so an os._exit() at the top of layers.py
+    cannot cost SGD its points."""
+    module = FILE_OF[cls].removesuffix(".py")
+    if module in sources:
+        return {module: sources[module]}
     return sources
 
 

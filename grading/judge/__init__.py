@@ -6,6 +6,9 @@ notebook cells' cache look-ups) can use them without paying for those imports.
 import zlib
 
 CLASSES = ("MatMul", "Sigmoid", "Affine", "SGD")
+# The submission file that holds each class.
+FILE_OF = {"MatMul": "layers.py", "Sigmoid": "layers.py", "Affine": "layers.py",
+           "SGD": "optimizer.py"}
 
 
 def seed_for(name):

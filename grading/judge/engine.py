@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grading.judge import CLASSES, seed_for  # noqa: F401  (re-exported)
+from grading.judge import CLASSES
 from grading.judge.subject import StudentError
 
 SUITES = Path(__file__).parent / "suites"

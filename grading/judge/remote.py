@@ -171,6 +171,11 @@ def _start_bwrap():
     return None
 
 
+def bwrap_problem():
+    """Why bubblewrap cannot run here, once `bwrap_available()` has said it cannot."""
+    return _bwrap_problem or "it did not start"
+
+
 def bwrap_available():
     """Whether bubblewrap runs here (tried once per process, like `Sandbox` does)."""
     if _bwrap_flags is None:
