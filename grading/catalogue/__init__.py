@@ -12,7 +12,10 @@ lists correct code written differently, which must score full marks.
 its sandboxed grader instead. `python -m grading.catalogue` runs the local check.
 """
 import inspect
-import tomllib
+try:
+    import tomllib  # Python >= 3.11
+except ModuleNotFoundError:  # Python 3.10: the same parser, from PyPI
+    import tomli as tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -6,7 +6,10 @@ that hangs or crashes costs that class only.
 """
 import io
 import re
-import tomllib
+try:
+    import tomllib  # Python >= 3.11
+except ModuleNotFoundError:  # Python 3.10: the same parser, from PyPI
+    import tomli as tomllib
 import zlib
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field

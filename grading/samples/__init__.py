@@ -5,7 +5,10 @@ file and find/replace edits, the same kind of edit as the catalogue's (see hosti
 header). `write_all(folder)` writes every sample as a submission folder and says what each
 may earn; the grader selftest and grading/selftests/test_sandbox.py use it.
 """
-import tomllib
+try:
+    import tomllib  # Python >= 3.11
+except ModuleNotFoundError:  # Python 3.10: the same parser, from PyPI
+    import tomli as tomllib
 from pathlib import Path
 
 from grading import catalogue
