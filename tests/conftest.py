@@ -393,9 +393,10 @@ def _next_step(classes: list[str]) -> str:
             if kind == "missing":
                 return detail
             if kind == "fail":
-                file = next(f for f, c in CLASS_OF_FILE.items() if c == cls)
+                impl = os.environ.get("KATA_IMPL", "exercises")
                 return (f"fix {cls}: the failure of {test} above says what to change; "
-                        f"rerun with  pytest tests/{file}")
+                        f"rerun with  make test CLASS={cls}"
+                        + (f" IMPL={impl}" if impl.rstrip("/") != "exercises" else ""))
     for cls in classes:
         for _, kind, method, _ in results[cls]:
             if kind == "todo":
