@@ -109,6 +109,20 @@ impl-check:
 test: impl-check install ## run the public tests on exercises/ (IMPL=<folder>; CLASS=MatMul, FILE=..., ARGS=... to narrow)
 	@KATA_IMPL="$(IMPL)" $(PY) -m pytest $(TEST_PATHS) $(ARGS)
 
+# The chapter's payoff: your classes in the book's two-layer network, on the spiral data.
+# matplotlib (for the picture) is installed on first use, here only: make test stays light.
+EPOCHS  ?= 300
+PICTURE ?= training.png
+$(VENV)/.kata-train: $(VENV)/.kata-base
+	@echo "installing matplotlib for make train (once) / make train용 matplotlib 설치 (한 번만)"
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e ".[train]" \
+	  || { echo "error: could not install matplotlib (see above); make test still works"; \
+	       echo "오류: matplotlib을 설치하지 못했습니다 (위 메시지 참고). make test 는 그대로 쓸 수 있습니다"; exit 1; }
+	@touch $@
+
+train: impl-check $(VENV)/.kata-train ## train the book's TwoLayerNet with your classes on the spiral data: accuracy and training.png
+	@MPLBACKEND=Agg $(PY) -m network.train --impl "$(IMPL)" --epochs "$(EPOCHS)" --out "$(PICTURE)"
+
 # In an nbgrader course the fetched notebook sits here (backprop/backprop.ipynb), and
 # `make submit` hands it in through the exchange instead (NBGRADER_ASSIGNMENT=backprop
 # forces that, NBGRADER_ASSIGNMENT= the zip; STUDENT=<id> passes --student).
@@ -173,4 +187,4 @@ bench: install-instructor ## print timing figures (public suite, grader throughp
 	$(PY) -m grading.bench
 
 clean: ## remove generated outputs (keeps .venv)
-	rm -rf graded dist demo submission-*.zip .pytest_cache
+	rm -rf graded dist demo submission-*.zip .pytest_cache training.png
