@@ -121,6 +121,9 @@ def first_step(model, optimizer, x, t):
                                         "예전 배열을 들고 있습니다. params를 바꿔 넣지 마세요"))
     if findings:
         return findings
+    if not all(np.all(np.isfinite(g)) for g in model.grads):
+        return [blame_nonfinite(model, x, t)
+                or Finding("", "the gradients became inf or NaN", "기울기가 inf 또는 NaN이 되었습니다")]
     used = [p for layer in model.layers for p in layer.params]   # the arrays the layers compute with
     grads = [g.copy() for g in model.grads]
     optimizer.update(model.params, model.grads)
@@ -133,7 +136,7 @@ def first_step(model, optimizer, x, t):
     elif not any(not np.array_equal(b, p) for b, p in zip(before, used)):
         findings.append(Finding("SGD", "with your SGD the network's weights never change",
                                 "SGD를 쓰면 신경망의 가중치가 전혀 바뀌지 않습니다"))
-    if not all(np.array_equal(a, b) for a, b in zip(grads, model.grads)):
+    if not all(np.array_equal(a, b, equal_nan=True) for a, b in zip(grads, model.grads)):
         findings.append(Finding("SGD", "your SGD.update changed the gradients: leave grads alone",
                                 "SGD.update가 기울기(grads)를 바꿨습니다: grads는 그대로 두세요"))
     return findings
