@@ -5,6 +5,7 @@ Not a proof module: grading/proofs/student.py and training.py use it.
 """
 import hashlib
 import os
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -31,10 +32,17 @@ def make(folder, *args, timeout=600, **env):
                timeout=timeout)
 
 
-def build_kit(dest):
-    """dist/student-kit.zip as grading/course builds it (the same function)."""
-    from grading.course import loop
-    return loop.build_kit(dest)
+_BUILT = {}
+
+
+def build_kit():
+    """dist/student-kit.zip as grading/course builds it (the same function); built once per
+    selftest process and shared by the steps (they only read it)."""
+    if "kit" not in _BUILT:
+        from grading.course import loop
+        _BUILT["tmp"] = tempfile.TemporaryDirectory(prefix="kata-kit-zip-")   # removed at exit
+        _BUILT["kit"] = loop.build_kit(Path(_BUILT["tmp"].name, "student-kit.zip"))
+    return _BUILT["kit"]
 
 
 def unpack(kit, dest):

@@ -68,7 +68,7 @@ def training_reference(problems):
     pythons = supported(find_pythons())
     version, python = max(pythons.items())        # the newest; make test's own proof keeps the oldest light
     with tempfile.TemporaryDirectory(prefix="kata-train-") as tmp:
-        kit = build_kit(Path(tmp, "student-kit.zip"))
+        kit = build_kit()
         venv, seconds, error = kit_venv(kit, version, python)
         if error:
             problems.append(error)
