@@ -69,7 +69,7 @@ def kit_venv(kit, version, python):
         if done.returncode != 0:
             return f"make install PYTHON={python} failed:\n{done.stdout[-1500:]}{done.stderr[-1500:]}"
     folder, seconds, error = cached(f"kit-{dotted(version)}", key, build)
-    return unpack_target(folder) / ".venv", seconds, error
+    return (None if error else unpack_target(folder) / ".venv"), seconds, error
 
 
 def unpack_target(folder):
