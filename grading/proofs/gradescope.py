@@ -62,8 +62,10 @@ def gradescope_zip(problems):
                 continue
             installed = "cached venv" if seconds is None else f"setup.sh installed in {seconds:.0f} s"
             scores = []
-            for label, files, want in (("reference", catalogue.reference_sources(), 100.0),
-                                       ("stubs", catalogue.stub_sources(), 0.0)):
+            cases = [("reference", catalogue.reference_sources(), 100.0)]
+            if version in (min(pythons), max(pythons)):     # the stubs at both ends suffice
+                cases.append(("stubs", catalogue.stub_sources(), 0.0))
+            for label, files, want in cases:
                 shutil.rmtree(root / "submission", ignore_errors=True)
                 shutil.rmtree(root / "results", ignore_errors=True)
                 _write(root / "submission", files)
