@@ -93,18 +93,33 @@ def training_reference(problems):
         if not png.is_file():
             problems.append("make train wrote no training.png")
             return
-        measured = run([str(venv / "bin" / "python"), "-c", MEASURE, str(png)], cwd=folder)
-        if measured.returncode != 0:
-            problems.append(f"could not read the picture: {measured.stderr[-800:]}")
+        m = _measure(venv, folder, png, problems)
+        if m is None:
             return
-        m = json.loads(measured.stdout)
-        pixels = WIDTH * HEIGHT
         print(f"   training.png: {m['shape'][1]}x{m['shape'][0]}, {png.stat().st_size // 1024} kB, "
               f"{m['distinct']} colours, region pixels {m['regions']}")
         problems.expect(m["shape"] == [HEIGHT, WIDTH], f"picture is {m['shape']}, expected {[HEIGHT, WIDTH]}")
         problems.expect(png.stat().st_size > 10_000 and m["distinct"] > 20, "the picture is (nearly) empty")
-        problems.expect(all(r > 0.03 * pixels for r in m["regions"]),
-                        f"the decision regions do not show three classes: {m['regions']} pixels of each")
+        problems.expect(_three_regions(m), f"the decision regions do not show three classes: {m['regions']}")
+        # The control: one epoch does not separate the arms, and the same check must say so.
+        make(folder, "train", "EPOCHS=1", "PICTURE=untrained.png")
+        control = _measure(venv, folder, folder / "untrained.png", problems)
+        print(f"   control, 1 epoch: region pixels {control and control['regions']}")
+        problems.expect(control is not None and not _three_regions(control),
+                        f"the region check passes an untrained network's picture too: {control}")
+
+
+def _measure(venv, folder, png, problems):
+    measured = run([str(venv / "bin" / "python"), "-c", MEASURE, str(png)], cwd=folder)
+    if measured.returncode != 0:
+        problems.append(f"could not read {png.name}: {measured.stderr[-800:]}")
+        return None
+    return json.loads(measured.stdout)
+
+
+def _three_regions(measured):
+    """Each class's region colour covers at least 3% of the picture (a third of the map is 8%)."""
+    return all(r > 0.03 * WIDTH * HEIGHT for r in measured["regions"])
 
 
 @step("training: with a broken class, make train says which class to look at")
