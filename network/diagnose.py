@@ -93,6 +93,14 @@ def check_layers(layers):
                 findings.append(Finding(cls, f"with your {cls} in the network, {cls}.{attr} cannot be "
                                         "gathered: it must be a list (empty when there are no parameters)",
                                         f"{cls}.{attr} 를 모을 수 없습니다: 리스트여야 합니다 (매개변수가 없으면 빈 리스트)"))
+                break
+        else:
+            if len(layer.params) != len(layer.grads) or any(
+                    np.shape(g) != np.shape(p) for p, g in zip(layer.params, layer.grads)):
+                findings.append(Finding(cls, f"{cls}.grads must hold one array per parameter, of the same "
+                                        f"shape: params {[np.shape(p) for p in layer.params]}, grads "
+                                        f"{[np.shape(g) for g in layer.grads]}",
+                                        f"{cls}.grads에는 매개변수마다 같은 모양의 배열이 하나씩 있어야 합니다"))
     return findings
 
 
