@@ -67,8 +67,8 @@ def run(folder, epochs, out, hidden, lr, batch, seed, checks=True):
     for f in findings:
         if f.cls not in USED:
             say(f"note: {f.cls} fails its public tests (make test CLASS={f.cls}); this network does "
-                "not use it, so training goes on", f"참고: {f.cls}는 공개 테스트를 통과하지 못합니다 "
-                f"(make test CLASS={f.cls}). 이 신경망은 {f.cls}를 쓰지 않으므로 학습은 계속합니다")
+                f"not use {f.cls}", f"참고: {f.cls}: 공개 테스트를 통과하지 못합니다 "
+                f"(make test CLASS={f.cls}). 이 신경망은 {f.cls}를 쓰지 않습니다")
     findings = [f for f in findings if f.cls in USED] + diagnose.check_layers(layers)
     x, t = spiral.load_data(seed)
     if not findings:
