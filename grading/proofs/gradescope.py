@@ -37,5 +37,6 @@ def gradescope_zip(problems):
             print(f"   {label}: score {data['score']:g}, {len(data['tests'])} tests")
             problems.expect(data["score"] == want, f"{label}: score {data['score']}, expected {want}")
             problems.expect(all(t["name"].split(".")[0].split(":")[0] in
-                                ("MatMul", "Sigmoid", "Affine", "SGD") for t in data["tests"]),
+                                ("MatMul", "Sigmoid", "Affine", "SGD")
+                                for t in data["tests"] if t.get("visibility") != "hidden"),
                             f"{label}: a test name does not start with its class")

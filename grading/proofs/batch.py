@@ -1,0 +1,268 @@
+"""`python -m grading grade` as a batch: output names, --out checks, interrupts, tables.
+
+Interrupts: the grader is stopped mid-run by Ctrl-C (SIGINT to its process group, as a
+terminal sends it), SIGTERM and SIGKILL (with and without bubblewrap); every process it
+started must be gone, and grades.csv must list this run (or, after SIGKILL, be absent),
+never an older run's table.
+"""
+import csv
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from grading.proofs import PY, ROOT, _write, _zip, run, step
+
+HANG_SECONDS = 15          # an interrupted grader that has not exited by then hangs
+STALE_ROW = "stale-student"
+
+
+# --- processes -----------------------------------------------------------------------------
+
+def _stat(pid):
+    """(ppid, state, start time) of a process, or None."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2:].split()
+    return int(fields[1]), fields[0], fields[19]
+
+
+def _descendants(pid):
+    """{pid: start time} of every live process below `pid`."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            info = _stat(int(entry))
+            if info is not None:
+                table[int(entry)] = info
+    found, todo = {}, [pid]
+    while todo:
+        parent = todo.pop()
+        for child, (ppid, _, started) in table.items():
+            if ppid == parent and child not in found:
+                found[child] = started
+                todo.append(child)
+    return found
+
+
+def _alive(processes):
+    """The processes of {pid: start time} still running (not zombies, not reused pids)."""
+    left = []
+    for pid, started in processes.items():
+        info = _stat(pid)
+        if info is not None and info[1] != "Z" and info[2] == started:
+            left.append(pid)
+    return left
+
+
+# --- one interrupted run ---------------------------------------------------------------------
+
+def _graded_names(out):
+    names = []
+    for path in out.glob("*/results.json"):
+        try:
+            if json.loads(path.read_text())["kata"].get("status", "not graded: interrupted") != "not graded: interrupted":
+                names.append(path.parent.name)
+        except (OSError, ValueError, KeyError):
+            pass
+    return names
+
+
+def _interrupted_run(problems, label, paths, out, how, env):
+    """Start a batch, signal it once a submission is graded, and check what is left."""
+    out.mkdir(parents=True)
+    (out / "grades.csv").write_text(f"submission,total\n{STALE_ROW},100\n")
+    stale = out / paths[-1].name / "results.json"
+    _write(stale.parent, {"results.json": json.dumps({"score": 77, "kata": {"stale": True}})})
+    process = subprocess.Popen([PY, "-m", "grading", "grade", *map(str, paths), "--out", str(out),
+                                "--jobs", "2", "--timeout", "5"], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    seen, deadline = {}, time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        seen.update(_descendants(process.pid))
+        if _graded_names(out):
+            break
+        time.sleep(0.05)
+    seen.update(_descendants(process.pid))
+    if process.poll() is not None:
+        problems.append(f"{label}: the run ended before it could be interrupted")
+        return
+    {"SIGINT": lambda: os.killpg(process.pid, signal.SIGINT),
+     "SIGTERM": lambda: os.kill(process.pid, signal.SIGTERM),
+     "SIGKILL": lambda: os.kill(process.pid, signal.SIGKILL)}[how]()
+    try:
+        stdout, stderr = process.communicate(timeout=HANG_SECONDS)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        problems.append(f"{label}: the grader hung for {HANG_SECONDS} s after {how}")
+    time.sleep(1.0)   # the kernel's death signals are immediate; give exits a moment
+    left = _alive(seen)
+    problems.expect(not left, f"{label}: {len(left)} of the grader's {len(seen)} processes "
+                    f"outlived it: " + ", ".join(Path(f"/proc/{p}/comm").read_text().strip()
+                                                for p in left if Path(f"/proc/{p}/comm").exists()))
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    graded = set(_graded_names(out))
+    grades = out / "grades.csv"
+    text = grades.read_text() if grades.exists() else ""
+    problems.expect(STALE_ROW not in text, f"{label}: an older run's grades.csv is still there")
+    stale_now = json.loads(stale.read_text()) if stale.exists() else {}
+    problems.expect(stale_now.get("kata", {}).get("stale") is None,
+                    f"{label}: an older run's results.json is left looking current")
+    if how == "SIGKILL":
+        problems.expect(not grades.exists(), f"{label}: grades.csv exists after a SIGKILL")
+        print(f"   {label}: {len(graded)} of {len(paths)} graded, {len(seen)} processes, "
+              f"{len(left)} left; grades.csv {'absent' if not grades.exists() else 'PRESENT'}")
+        return
+    rows = list(csv.DictReader(text.splitlines())) if text else []
+    problems.expect(process.returncode == 130, f"{label}: exit status {process.returncode}, "
+                    f"expected 130:\n{stderr[-1500:]}")
+    problems.expect("interrupted:" in stderr and f"of {len(paths)} submissions graded" in stderr,
+                    f"{label}: the grader did not say plainly what was graded:\n{stderr[-1500:]}")
+    problems.expect("Traceback" not in stderr, f"{label}: a traceback:\n{stderr[-1500:]}")
+    problems.expect(len(rows) == len(paths), f"{label}: grades.csv has {len(rows)} rows, "
+                    f"expected {len(paths)}:\n{text[:1500]}")
+    for row in rows:
+        want = "graded" if row["submission"] in graded else "not graded: interrupted"
+        problems.expect(row["status"] == want, f"{label}: {row['submission']} is "
+                        f"{row['status']!r} in grades.csv, but its results.json says {want!r}")
+    print(f"   {label}: {len(graded)} of {len(paths)} graded, exit {process.returncode}, "
+          f"{len(seen)} processes, {len(left)} left; said: "
+          + next((l for l in stderr.splitlines() if l.startswith("interrupted")), "(nothing)"))
+
+
+@step("batch: Ctrl-C, SIGTERM and SIGKILL mid-run leave no process, no stale grades.csv, and say what was graded")
+def batch_interrupts(problems):
+    from grading import catalogue
+    reference = catalogue.reference_sources()
+    # Each slow class sleeps 2 s while its module loads: a worker is busy when the signal comes.
+    slow = dict(reference, **{"layers.py": "import time\ntime.sleep(2)\n" + reference["layers.py"]})
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for label, how, mode in (("Ctrl-C", "SIGINT", "auto"), ("SIGTERM", "SIGTERM", "auto"),
+                                 ("SIGKILL", "SIGKILL", "auto"), ("SIGKILL, no bubblewrap", "SIGKILL", "off")):
+            subs = tmp / label.replace(" ", "_") / "subs"
+            paths = [_write(subs / f"ref-{i}", reference) for i in range(2)]
+            paths += [_write(subs / f"slow-{i}", slow) for i in range(2)]
+            paths += [_write(subs / f"ref-{i}", reference) for i in range(2, 8)]
+            env = dict(os.environ, KATA_SANDBOX=mode)
+            _interrupted_run(problems, label, paths, subs.parent / "out", how, env)
+
+
+# --- names and --out ----------------------------------------------------------------------------
+
+@step("batch: output names unique, inside --out, apart from grades.csv; each result names its source")
+def batch_names(problems):
+    from grading import catalogue
+    reference = catalogue.reference_sources()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        subs = tmp / "deep" / "subs"
+        paths = [_write(subs / "p1" / "alice", reference), _write(subs / "p2" / "alice", reference),
+                 _write(subs / "p3" / "alice-2", reference), _write(subs / "Bob", reference),
+                 _write(subs / "p4" / "bob", reference), _write(subs / "grades.csv", reference),
+                 _zip(subs / "...zip", {f"exercises/{k}": v for k, v in reference.items()}),
+                 _zip(_write(subs / "p5", {}) / "..zip", {f"exercises/{k}": v for k, v in reference.items()}),
+                 subs / "p1" / "alice" / ".."]
+        out = tmp / "deep" / "out"
+        before = sorted(p for p in tmp.rglob("*") if out not in p.parents)
+        done = run([PY, "-m", "grading", "grade", *map(str, paths), "--out", str(out), "--quiet"])
+        problems.expect(done.returncode == 0, f"grade exited {done.returncode}:\n{done.stderr[-2000:]}")
+        after = sorted(p for p in tmp.rglob("*") if out not in p.parents and p != out)
+        problems.expect(after == before, "files appeared outside --out: "
+                        + ", ".join(str(p.relative_to(tmp)) for p in set(after) - set(before)))
+        grades = out / "grades.csv"
+        rows = list(csv.DictReader(grades.read_text().splitlines())) if grades.is_file() else []
+        problems.expect(grades.is_file(), "grades.csv is missing or not a file")
+        problems.expect(len(rows) == len(paths) and len({r["submission"].casefold() for r in rows}) == len(paths),
+                        f"{len(paths)} submissions gave {len(rows)} rows: {[r['submission'] for r in rows]}")
+        sources = set()
+        for row in rows:
+            results = out / row["submission"] / "results.json"
+            data = json.loads(results.read_text()) if results.is_file() else {}
+            problems.expect(data.get("score") == 100 and row["status"] == "graded",
+                            f"{row['submission']}: {data.get('score')} ({row['status']})")
+            sources.add(data.get("kata", {}).get("source"))
+        problems.expect(sources == {str(p) for p in paths},
+                        f"the results' sources {sorted(map(str, sources))} are not the inputs")
+        print("   " + ", ".join(f"{p.relative_to(subs)} -> {r['submission']}"
+                                for p, r in zip(paths, sorted(rows, key=lambda r: paths.index(Path(r['source']))))))
+
+
+@step("batch: an odd or unwritable --out is refused with a message before grading starts")
+def batch_out_checks(problems):
+    from grading import catalogue
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        sub = _write(tmp / "alice", catalogue.reference_sources())
+        a_file = tmp / "a-file"
+        a_file.write_text("not a folder")
+        cases = {"a file": a_file, "under a file": a_file / "out",
+                 "inside a submission": sub / "out", "a submission inside it": tmp}
+        if os.geteuid() == 0:
+            cases["under /sys (read-only)"] = Path(f"/sys/kata-out-{os.getpid()}")
+        else:
+            locked = tmp / "locked"
+            locked.mkdir(mode=0o555)
+            cases["under a read-only folder"] = locked / "out"
+        for label, out in cases.items():
+            t0 = time.monotonic()
+            done = run([PY, "-m", "grading", "grade", str(sub), "--out", str(out)])
+            said = done.stderr.strip()
+            problems.expect(done.returncode == 2 and said.startswith("error: ") and "Traceback" not in said
+                            and "out" in said, f"--out {label}: exit {done.returncode}, said:\n{said[-1500:]}")
+            problems.expect(not (sub / "results.json").exists() and not list(tmp.rglob("results.json")),
+                            f"--out {label}: grading started anyway")
+            print(f"   --out {label}: exit {done.returncode} in {time.monotonic() - t0:.1f} s: {said[:150]}")
+
+
+@step("batch: the grade table fits an 60-column terminal and is plain text when piped")
+def batch_table(problems):
+    import pty
+    from grading import catalogue
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        paths = [_write(tmp / ("a-student-with-a-really-long-folder-name-" + "x" * 30), catalogue.stub_sources()),
+                 tmp / "missing"]
+        done = run([PY, "-m", "grading", "grade", *map(str, paths), "--out", str(tmp / "out1")])
+        box = [line for line in done.stdout.splitlines() if any(c in line for c in "┃│━─┏┡└╇")]
+        problems.expect(not box and "no submission" in done.stdout,
+                        "piped, the table is not plain lines with status words:\n" + done.stdout[-1500:])
+        # The same on a terminal of 60 columns (a pseudo-terminal).
+        env = dict(os.environ, COLUMNS="60", LINES="40", TERM="xterm")
+        cmd = [PY, "-m", "grading", "grade", *map(str, paths), "--out", str(tmp / "out2")]
+        captured = []
+
+        def read(fd):
+            data = os.read(fd, 4096)
+            captured.append(data)
+            return data
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.chdir(ROOT)
+            os.execve(PY, cmd, env)
+        try:
+            while True:
+                read(fd)
+        except OSError:
+            pass
+        os.waitpid(pid, 0)
+        text = b"".join(captured).decode("utf-8", "replace")
+        import re
+        lines = [re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", l) for l in re.split(r"[\r\n]+", text)]
+        # What rich draws (the table, the progress bar) must fit; plain messages wrap.
+        wide = [l for l in lines if len(l) > 60 and any(c in l for c in "┃│━─")]
+        problems.expect(not wide and any("no submission" in l for l in lines),
+                        "on a 60-column terminal, lines are wider:\n" + "\n".join(wide[:5]))
+        print(f"   piped: {len(done.stdout.splitlines())} plain lines; terminal: widest line "
+              f"{max(map(len, lines), default=0)} of 60 columns")
