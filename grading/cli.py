@@ -105,6 +105,13 @@ def grade_all(paths, out, jobs, timeout, seed=None, **grade_options):
         signal.signal(signal.SIGINT, signal.SIG_IGN)   # a second Ctrl-C must not cut the clean-up
         for name, path in sources.items():
             results.setdefault(name, outputs.placeholder(name, path))
+    except Exception as exc:   # the pool itself failed (no processes left?): keep what was graded
+        print(f"error: grading stopped ({type(exc).__name__}: {exc})", file=sys.stderr)
+        for name, path in sources.items():
+            if name not in results:
+                sub = submissions.Submission(name, Path(path))
+                results[name] = outputs.for_gradescope(_ungraded(sub, f"not graded: {exc}"), sub)
+                _write_json(out / name / "results.json", results[name])
     finally:
         progress.stop()
     return results

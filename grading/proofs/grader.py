@@ -300,3 +300,36 @@ def hostile_samples(folder):
         print("   no seccomp filter on this architecture: the fork_bomb sample is left out")
         samples = {p: spec for p, spec in samples.items() if p.name != "fork_bomb"}
     return samples
+
+
+MEMORY_BOUND_MB = 150
+_PEAK = ("import resource, sys\n"
+         "from grading import submissions\n"
+         "for path in sys.argv[1:]:\n"
+         "    sub = submissions.load(path)\n"
+         "    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10\n"
+         "    print(f'{peak} {sub.status}: {path}')\n")
+
+
+@step("grader: reading is bounded: a small zip of 1000 1-MiB notebooks, a 1 GiB layers.py (peak memory)")
+def grader_bounded_reading(problems):
+    from grading import catalogue
+    reference = catalogue.reference_sources()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        honest = _write(tmp / "honest", reference)
+        bomb = many_notebooks_zip(tmp / "many-notebooks.zip")
+        huge = huge_layers(tmp / "huge-layers", reference["optimizer.py"])
+        done = run([PY, "-c", _PEAK, str(honest), str(bomb), str(huge)])
+        lines = done.stdout.split("\n")
+        problems.expect(done.returncode == 0 and len(lines) >= 3, f"loading failed:\n{done.stderr[-1500:]}")
+        peaks = [int(line.split()[0]) for line in lines if line.strip()]
+        said = [line.split(" ", 1) + [""] for line in lines if line.strip()]
+        print("   peak RSS of a fresh process loading them in turn: " + ", ".join(
+            f"{Path(rest.split(': ', 1)[-1]).name} {peak} MB ({rest.split(': ', 1)[0]})"
+            for peak, rest, _ in said))
+        print(f"   zip: {bomb.stat().st_size >> 10} KiB on disk, {ZIP_BOMB_ENTRIES} MiB unpacked; "
+              f"layers.py: 1024 MiB (sparse)")
+        problems.expect(peaks and max(peaks) < MEMORY_BOUND_MB,
+                        f"loading used {max(peaks, default=0)} MB at peak (bound {MEMORY_BOUND_MB} MB):\n"
+                        + done.stdout)
