@@ -211,10 +211,12 @@ def cmd_grade(args):
     check_out(out, paths)
     missing = [str(p) for p in paths if not os.path.lexists(p)]
     if missing:
-        print(f"note: {len(missing)} path(s) do not exist; each gets a result that says so: "
+        print(f"note: {len(missing)} {'path does' if len(missing) == 1 else 'paths do'} not exist; "
+              "each gets a result that says so: "
               + ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else ""), file=sys.stderr)
     for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _raise_interrupt)   # handled like Ctrl-C
+        if signal.getsignal(signum) != signal.SIG_IGN:   # nohup stays nohup
+            signal.signal(signum, _raise_interrupt)      # handled like Ctrl-C
     _choose_sandbox()
     started = time.monotonic()
     results = grade_all(paths, out, args.jobs, args.timeout, args.seed)
@@ -231,7 +233,8 @@ def cmd_grade(args):
         return 130
     if not args.quiet:
         seconds = time.monotonic() - started
-        print(f"{len(results)} graded in {seconds:.1f} s ({len(results) / seconds:.1f} per second)")
+        print(f"{len(results)} submission{'s' if len(results) != 1 else ''} in {seconds:.1f} s "
+              f"({len(results) / seconds:.1f} per second)")
     return 1 if any(r["kata"].get("error") for r in results.values()) else 0
 
 
@@ -294,3 +297,6 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("interrupted: grades.csv was not written", file=sys.stderr)
         return 130
+    except BrokenPipeError:   # the table piped into `head`: what was asked for was shown
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

@@ -131,7 +131,7 @@ def odd_inputs(tmp, reference):
         _raw_notebook(tmp, "notebook-list.ipynb", "[1, 2, 3]"): (zero, [invalid], "invalid notebook"),
         _raw_notebook(tmp, "no-code.ipynb", nb()): (zero, ["has no code cells"], "empty notebook"),
         _raw_notebook(tmp, "undecodable-\udcff-name.ipynb", _notebook([layers, optimizer])): (full, []),
-        _raw_notebook(tmp / "undecodable-inside", "caf\udce9.ipynb", _notebook([layers, optimizer])): (full, []),
+        _raw_notebook(tmp / "undecodable-inside", "caf\udce9.ipynb", _notebook([layers, optimizer])).parent: (full, []),
         many_notebooks_zip(tmp / "many-notebooks.zip"): (zero, [invalid], "invalid notebook"),
         _zip(tmp / "too-many-entries.zip", {f"exercises/f{i}.ipynb": "" for i in range(2500)}):
             (zero, ["2500 entries"], "zip too large"),
