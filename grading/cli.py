@@ -70,9 +70,9 @@ class _Progress:
     def advance(self, name, score):
         self.done += 1
         if self.bar is not None and not self.bar.disable:
-            self.bar.update(self.task, advance=1, description=f"graded {name}")
+            self.bar.update(self.task, advance=1, description=f"done: {name}")
         elif self.done == self.total or self.done % max(1, self.total // 20) == 0:
-            print(f"graded {self.done}/{self.total} (last: {name}, {score:g})", file=sys.stderr)
+            print(f"{self.done}/{self.total} done (last: {name}, {score:g})", file=sys.stderr)
 
     def stop(self):
         if self.bar is not None:
