@@ -295,7 +295,8 @@ def main(argv=None):
         print(f"error: {exc}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
-        print("interrupted: grades.csv was not written", file=sys.stderr)
+        print("interrupted before grading started: nothing was graded, no grades.csv written",
+              file=sys.stderr)
         return 130
     except BrokenPipeError:   # the table piped into `head`: what was asked for was shown
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

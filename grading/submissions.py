@@ -11,6 +11,7 @@ import errno
 import io
 import os
 import stat
+import struct
 import tokenize
 import zipfile
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ MAX_FILE_BYTES = 1 << 20      # a real layers.py is a few KB
 MAX_NOTEBOOK_BYTES = notebooks.MAX_BYTES
 MAX_ZIP_BYTES = 32 << 20      # the zip file itself: a real one is a few KB
 MAX_ZIP_MEMBERS = 2000
+MAX_ZIP_DIRECTORY = 1 << 20   # bytes of the zip's table of contents (2000 entries: ~0.2 MiB)
 MAX_FOLDER_ENTRIES = 5000     # entries looked at in a submission folder
 MAX_DEPTH = 3                 # folders below the submission's top that are searched
 SKIPPED_FOLDERS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", ".git"}
@@ -163,20 +165,20 @@ def _folder_names(folder):
     while todo:
         here, prefix = todo.pop()
         try:
-            entries = list(os.scandir(here))
+            with os.scandir(here) as entries:   # lazily: a folder may hold millions
+                for entry in entries:
+                    seen += 1
+                    if seen > MAX_FOLDER_ENTRIES:
+                        return names
+                    rel = prefix + entry.name
+                    if entry.is_dir(follow_symlinks=False):
+                        if entry.name not in SKIPPED_FOLDERS and rel.count("/") < MAX_DEPTH:
+                            todo.append((entry.path, rel + "/"))
+                    elif entry.is_file(follow_symlinks=False) and (
+                            entry.name in FILES or entry.name.endswith(".ipynb")):
+                        names.append(rel)
         except OSError:
             continue
-        for entry in entries:
-            seen += 1
-            if seen > MAX_FOLDER_ENTRIES:
-                return names
-            rel = prefix + entry.name
-            if entry.is_dir(follow_symlinks=False):
-                if entry.name not in SKIPPED_FOLDERS and rel.count("/") < MAX_DEPTH:
-                    todo.append((entry.path, rel + "/"))
-            elif entry.is_file(follow_symlinks=False) and (
-                    entry.name in FILES or entry.name.endswith(".ipynb")):
-                names.append(rel)
     return names
 
 
@@ -214,12 +216,30 @@ def _read_entry(archive, info, limit):
                        f"({type(exc).__name__}: {shown(exc)})") from None
 
 
+def _central_directory(f, size, name):
+    """(entries, bytes) of a zip's central directory, read from its end record before
+    zipfile parses the whole directory (a few MiB of it can hold a million entries)."""
+    tail_size = min(size, (1 << 16) + 22)
+    f.seek(size - tail_size)
+    tail = f.read(tail_size)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < 22:
+        raise Unusable("not a zip", f"{name} is not a readable zip file (no end record)")
+    entries, directory_bytes = struct.unpack("<HL", tail[at + 10:at + 16])
+    f.seek(0)
+    return entries, directory_bytes
+
+
 def _load_zip(sub, path):
     with _open_regular(path) as f:
         size = os.fstat(f.fileno()).st_size
         if size > MAX_ZIP_BYTES:
             raise Unusable("zip too large", f"{shown(path.name)} is {size >> 20} MiB; a submission "
                            f"zip is at most {MAX_ZIP_BYTES >> 20} MiB")
+        entries, directory_bytes = _central_directory(f, size, shown(path.name))
+        if entries > MAX_ZIP_MEMBERS or directory_bytes > MAX_ZIP_DIRECTORY:
+            raise Unusable("zip too large", f"{shown(path.name)} has {entries} entries (at most "
+                           f"{MAX_ZIP_MEMBERS}); is it the right zip?")
         try:
             archive = zipfile.ZipFile(f)
         except UnicodeDecodeError:
