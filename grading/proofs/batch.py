@@ -12,6 +12,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from grading.proofs import PY, ROOT, _write, _zip, run, step
@@ -150,16 +151,19 @@ def batch_interrupts(problems):
     reference = catalogue.reference_sources()
     # Each slow class sleeps 2 s while its module loads: a worker is busy when the signal comes.
     slow = dict(reference, **{"layers.py": "import time\ntime.sleep(2)\n" + reference["layers.py"]})
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(4) as pool:
+        runs = []
         for label, how, mode in (("Ctrl-C", "SIGINT", "auto"), ("SIGTERM", "SIGTERM", "auto"),
                                  ("SIGKILL", "SIGKILL", "auto"), ("SIGKILL, no bubblewrap", "SIGKILL", "off")):
-            subs = tmp / label.replace(" ", "_") / "subs"
+            subs = Path(tmp) / label.replace(" ", "_") / "subs"
             paths = [_write(subs / f"ref-{i}", reference) for i in range(2)]
             paths += [_write(subs / f"slow-{i}", slow) for i in range(2)]
             paths += [_write(subs / f"ref-{i}", reference) for i in range(2, 8)]
             env = dict(os.environ, KATA_SANDBOX=mode)
-            _interrupted_run(problems, label, paths, subs.parent / "out", how, env)
+            # The four runs at once: each watches only its own processes.
+            runs.append(pool.submit(_interrupted_run, problems, label, paths, subs.parent / "out", how, env))
+        for done in runs:
+            done.result()
 
 
 # --- names and --out ----------------------------------------------------------------------------
