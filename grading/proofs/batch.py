@@ -145,13 +145,13 @@ def _interrupted_run(problems, label, paths, out, how, env):
           + next((l for l in stderr.splitlines() if l.startswith("interrupted")), "(nothing)"))
 
 
-@step("batch: Ctrl-C, SIGTERM and SIGKILL mid-run leave no process, no stale grades.csv, and say what was graded")
+@step("batch: Ctrl-C, SIGTERM and SIGKILL mid-run leave no process, no stale grades.csv, and say what was graded; a killed worker costs nothing")
 def batch_interrupts(problems):
     from grading import catalogue
     reference = catalogue.reference_sources()
     # Each slow class sleeps 2 s while its module loads: a worker is busy when the signal comes.
     slow = dict(reference, **{"layers.py": "import time\ntime.sleep(2)\n" + reference["layers.py"]})
-    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(4) as pool:
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(5) as pool:
         runs = []
         for label, how, mode in (("Ctrl-C", "SIGINT", "auto"), ("SIGTERM", "SIGTERM", "auto"),
                                  ("SIGKILL", "SIGKILL", "auto"), ("SIGKILL, no bubblewrap", "SIGKILL", "off")):
@@ -162,8 +162,47 @@ def batch_interrupts(problems):
             env = dict(os.environ, KATA_SANDBOX=mode)
             # The four runs at once: each watches only its own processes.
             runs.append(pool.submit(_interrupted_run, problems, label, paths, subs.parent / "out", how, env))
+        subs = Path(tmp) / "worker-killed" / "subs"
+        paths = [_write(subs / f"ref-{i}", reference) for i in range(2)]
+        paths += [_write(subs / "slow-0", slow), _write(subs / "ref-2", reference)]
+        runs.append(pool.submit(_worker_killed, problems, paths, subs.parent / "out"))
         for done in runs:
             done.result()
+
+
+def _worker_killed(problems, paths, out):
+    """A worker SIGKILLed from outside mid-run: its submission is graded again in a new
+    worker, and the batch ends normally with every submission graded."""
+    process = subprocess.Popen([PY, "-m", "grading", "grade", *map(str, paths), "--out", str(out),
+                                "--jobs", "2", "--timeout", "5", "--quiet"], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    deadline, victim = time.monotonic() + 60, None
+    while victim is None and time.monotonic() < deadline and process.poll() is None:
+        if _graded_names(out):
+            workers = [pid for pid, (ppid, _, _) in ((p, _stat(p)) for p in _descendants(process.pid))
+                       if ppid == process.pid and b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+            victim = workers[0] if workers else None
+        time.sleep(0.05)
+    if victim is None:
+        problems.append("worker killed: no worker to kill was found while the batch ran")
+        process.kill()
+        process.communicate()
+        return
+    os.kill(victim, signal.SIGKILL)
+    try:
+        _, stderr = process.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, stderr = process.communicate()
+        problems.append("worker killed: the batch did not finish")
+    rows = list(csv.DictReader((out / "grades.csv").read_text().splitlines())) if (out / "grades.csv").is_file() else []
+    problems.expect(process.returncode == 0 and len(rows) == len(paths)
+                    and all(r["status"] == "graded" and float(r["total"]) == 100 for r in rows),
+                    f"worker killed: exit {process.returncode}, rows {[(r['submission'], r['total'], r['status']) for r in rows]}"
+                    f"\n{stderr[-1500:]}")
+    print(f"   worker killed: exit {process.returncode}, {len(rows)} of {len(paths)} graded 100 after "
+          f"a worker was SIGKILLed mid-run")
 
 
 # --- names and --out ----------------------------------------------------------------------------
