@@ -109,6 +109,9 @@ def for_gradescope(results, sub):
         test["output"] = _verdict_text(test)
     lines = [line for line in results.get("output", "").splitlines()
              if not line.startswith("(data seed ")]
+    if kata["status"] == "grader error":   # its text may hold the grader's paths: theirs only
+        lines = ["The grader could not grade this submission; your instructor can see why.",
+                 "채점기가 이 제출물을 채점하지 못했습니다. 강사가 원인을 볼 수 있습니다."]
     if kata["status"] != "graded" and not results.get("output", "").startswith("Not graded"):
         lines.insert(0, f"Status / 상태: {kata['status']}")
     results["output"] = "\n".join(lines)
@@ -118,6 +121,8 @@ def for_gradescope(results, sub):
                           "repeats the same inputs)")
     if kata.get("isolation"):
         instructor.append(f"isolation: {kata['isolation']}")
+    if kata.get("error"):
+        instructor.append(f"error: {kata['error']}")
     results.setdefault("tests", []).append({
         "name": "Instructor notes (hidden from students)", "score": 0.0, "max_score": 0.0,
         "status": "passed", "visibility": "hidden", "output": "\n".join(instructor)})
