@@ -7,6 +7,7 @@ or notrun; detail: the short cause (for todo, the method).
 """
 import os
 import sys
+import textwrap
 import warnings
 
 import kata_sgd  # noqa: F401  (registers the SGD checks)
@@ -109,6 +110,24 @@ def next_step(table, where, rerun):
 class CheckFailed(Exception):
     """What Validate reports for a class that does not pass its checks."""
 
+    def _render_traceback_(self):
+        # IPython shows these lines instead of a traceback: the message alone, with no
+        # frame of the checks' code (nbgrader's Validate prints the same lines).
+        return ["\x1b[0;31mCheckFailed\x1b[0m: " + line if i == 0 else line
+                for i, line in enumerate(str(self).splitlines())]
+
+
+def _wrap(text, indent):
+    """Lines of at most WIDTH characters: Validate cuts longer ones."""
+    lines = []
+    for line in text.splitlines():
+        lines += textwrap.wrap(line, WIDTH, initial_indent=indent,
+                               subsequent_indent=indent + "  ") or [indent]
+    return lines
+
+
+WIDTH = 80
+
 
 def run_class(cls, namespace):
     """[(label, kind, detail, message)] for every check of one class."""
@@ -137,12 +156,12 @@ def _cell(cls):
 
 def _report(cls, results):
     ok, text = status(cls, [r[:3] for r in results])
-    lines = [f"{cls}: {mark(ok)} {text}"]
+    lines = _wrap(f"{cls}: {mark(ok)} {text}", "")
     seen = set()
     for label, kind, _, message in results:
         if kind != "pass" and message not in seen:
             seen.add(message)
-            lines.append("  - " + message.replace("\n", "\n    "))
+            lines += _wrap(f"[{label}] {message}", "  ")
     return ok, "\n".join(lines)
 
 
@@ -155,7 +174,8 @@ def check(cls, namespace):
     ok, text = _report(cls, run_class(cls, namespace))
     print(text)
     if not ok and os.environ.get("NBGRADER_EXECUTION") == "validate":
-        raise CheckFailed(text) from None
+        raise CheckFailed(f"{cls} does not pass its checks yet / {cls} 검사를 아직 통과하지 "
+                          f"못했습니다\n{text}") from None
     return None
 
 

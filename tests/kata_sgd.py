@@ -23,31 +23,38 @@ def update(sgd, params, grads):
 
 
 def step_error(name, before, after, grad, lr):
-    """A message pair for a wrong step of one parameter, or None when it is right."""
+    """(en, ko, short cause) for a wrong step of one parameter, or None when it is right."""
     if after.shape == before.shape and np.allclose(after, before - lr * grad):
         return None
     if after.shape != before.shape:
         return (f"SGD.update changed the shape of {name} from {before.shape} to {after.shape}",
-                f"SGD.update가 {name}의 모양을 {before.shape}에서 {after.shape}로 바꿨습니다")
+                f"SGD.update가 {name}의 모양을 {before.shape}에서 {after.shape}로 바꿨습니다",
+                f"{name} changed shape")
     if np.array_equal(after, before):
         return (f"SGD.update left {name} unchanged: every parameter takes one step against its "
-                "gradient", f"SGD.update가 {name}를 바꾸지 않았습니다. 매개변수마다 기울기 반대 방향으로 한 걸음 갑니다")
+                "gradient, and the step must change the array itself (in place): a new array "
+                "made inside update (p = p - ...) reaches neither the list nor the layers",
+                f"SGD.update가 {name}를 바꾸지 않았습니다. 매개변수마다 기울기 반대 방향으로 한 걸음 가야 하고, "
+                "배열 자체를 제자리에서 바꿔야 합니다. update 안에서 만든 새 배열(p = p - ...)은 리스트에도 "
+                "계층에도 전해지지 않습니다", f"{name} unchanged (not updated in place)")
     if np.allclose(after, before + lr * grad):
         return (f"SGD.update moved {name} up the gradient: the step goes against it (W ← W - lr·dW)",
-                f"SGD.update가 {name}를 기울기 방향으로 옮겼습니다. 반대 방향이어야 합니다")
+                f"SGD.update가 {name}를 기울기 방향으로 옮겼습니다. 반대 방향이어야 합니다",
+                "wrong sign (moves up the gradient)")
     if np.allclose(after, before - grad):
         return (f"SGD.update forgot the learning rate for {name}: the step is lr times the gradient",
-                f"SGD.update가 {name}에 학습률을 곱하지 않았습니다. 한 걸음은 lr × 기울기 입니다")
+                f"SGD.update가 {name}에 학습률을 곱하지 않았습니다. 한 걸음은 lr × 기울기 입니다",
+                "learning rate missing")
     return (f"SGD.update: {name} should move by -lr times its gradient (W ← W - lr·dW), "
             f"largest difference {np.max(np.abs(after - (before - lr * grad))):.3g}",
-            f"SGD.update: {name}는 -lr × 기울기 만큼 움직여야 합니다")
+            f"SGD.update: {name}는 -lr × 기울기 만큼 움직여야 합니다", f"{name} moved by the wrong amount")
 
 
 def steps_right(params, before, grads, lr, suffix=("", "")):
     for i, (b, g) in enumerate(zip(before, grads)):
         message = step_error(f"params[{i}]", b, np.asarray(params[i]), g, lr)
         if message:
-            fail(message[0] + suffix[0], message[1] + suffix[1])
+            fail(message[0] + suffix[0], message[1] + suffix[1], message[2])
 
 
 @check("SGD", "default learning rate")
@@ -93,7 +100,8 @@ def update_in_place(SGD):
                  f"SGD.update가 params[{i}]에 새 배열을 넣었습니다. 기존 배열을 제자리에서 바꾸세요 (-= 같은 "
                  "복합 대입). 계층들은 같은 배열을 들고 있어 새 배열을 보지 못합니다", f"params[{i}] replaced")
         if np.array_equal(arrays[i], before[i]):
-            fail(f"SGD.update left params[{i}] unchanged", f"SGD.update가 params[{i}]를 바꾸지 않았습니다")
+            message = step_error(f"params[{i}]", before[i], arrays[i], grads[i], 0.1)
+            fail(*message)
 
 
 @check("SGD", "grads unchanged")
