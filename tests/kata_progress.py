@@ -78,9 +78,11 @@ def status(cls, results, total=None):
     return False, text + more
 
 
-def next_step(table, where, rerun):
+def next_step(table, where, rerun, where_ko=None):
     """table: [(cls, results, total)]; where(cls) -> 'exercises/layers.py' or 'the MatMul
-    cell'; rerun(cls) -> how to run that class's checks again."""
+    cell' (where_ko: the same in Korean, default where); rerun(cls) -> how to run that
+    class's checks again."""
+    where_ko = where_ko or where
     for cls, results, _ in table:
         for label, kind, detail in results:
             if kind in ("load", "missing"):
@@ -95,7 +97,7 @@ def next_step(table, where, rerun):
             if kind == "todo":
                 verb = "start with" if method == f"{ORDER[0]}.forward" else "implement"
                 return (f"{verb} {method} in {where(cls)}, then run the checks again"
-                        f"\n{where(cls)}의 {method}를 구현하고 다시 검사하세요")
+                        f"\n{where_ko(cls)}의 {method}를 구현하고 다시 검사하세요")
     unrun = [cls for cls, results, total in table
              if len([r for r in results if r[1] != "notrun"]) < total]
     if unrun:
@@ -191,5 +193,6 @@ def summary(namespace):
         ok, text = status(cls, [r[:3] for r in results])
         lines.append(f"{cls:<{width}}  {mark(ok)} {text}")
     print("진행 상황 / Progress\n" + "\n".join(lines))
-    print("Next / 다음: " + next_step(table, _cell, lambda cls: f"run the {cls} cell and its check cell again"))
+    print("Next / 다음: " + next_step(table, _cell, lambda cls: f"run the {cls} cell and its check "
+                                      "cell again", lambda cls: f"{cls} 칸"))
     return None

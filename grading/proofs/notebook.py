@@ -100,7 +100,7 @@ def notebook_validate(problems):
                     and "SGD.update left params[0] unchanged" in text and "in place" in text,
                     "Validate on a rebinding SGD does not fail with the check's message:\n" + text[-2500:])
     problems.expect("Sigmoid.forward did not return within 2 s: an endless loop?" in text
-                    and seconds < 30,
+                    and seconds < 60,   # without the limit: 30 s per cell, then a bare timeout
                     f"Validate on an endless Sigmoid ({seconds:.0f} s):\n" + text[-2500:])
     text, seconds = out["reference"]
     problems.expect("Success! Your notebook passes all the tests." in text
