@@ -10,7 +10,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from grading.proofs import PY, ROOT, run, step
+from grading.proofs import PY, run, step
 
 VENV_BIN = str(Path(PY).parent)
 NBGRADER = [PY, "-m", "nbgrader"]
