@@ -116,3 +116,41 @@ def hint_policy(problems):
     for where, text in _student_texts().items():
         found = [code for code in FORBIDDEN if code in text]
         problems.expect(not found, f"{where} shows solution code {found}")
+
+
+def _classes(sources):
+    """The classes a variant's layers.py and optimizer.py define (trusted catalogue code)."""
+    import types
+    found = {}
+    for name in ("layers.py", "optimizer.py"):
+        module = types.ModuleType(name[:-3])
+        exec(compile(sources[name], name, "exec"), module.__dict__)
+        found.update({k: v for k, v in vars(module).items() if isinstance(v, type)})
+    return found
+
+
+@step("public checks: every catalogued alternative passes; every catalogued mistake fails "
+      "its own class only")
+def public_catalogue(problems):
+    import sys
+    from grading import catalogue
+    sys.path.insert(0, str(ROOT / "tests"))
+    import kata_progress
+    mistakes, alternatives = catalogue.load_catalogue()
+    caught, missed = 0, []
+    for entry in alternatives + mistakes:
+        found = _classes(catalogue.variant_sources(entry))
+        failing = {cls: [r for r in kata_progress.run_class(cls, found) if r[1] != "pass"]
+                   for cls in kata_progress.ORDER}
+        failing = {cls: results for cls, results in failing.items() if results}
+        if entry.kind == "alternative":
+            problems.expect(not failing, f"alternative {entry.id} fails public checks: "
+                            f"{ {c: [r[0] for r in rs] for c, rs in failing.items()} }")
+        else:
+            problems.expect(set(failing) <= {entry.cls}, f"mistake {entry.id} fails public "
+                            f"checks of other classes: {sorted(set(failing) - {entry.cls})}")
+            caught += entry.cls in failing
+            if entry.cls not in failing:   # allowed: the hidden suites are the stricter ones
+                missed.append(entry.id)
+    print(f"   {len(alternatives)} alternatives pass; {caught} of {len(mistakes)} mistakes caught "
+          "by the public checks, each on its own class" + (f"; missed: {missed}" if missed else ""))
