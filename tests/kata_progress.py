@@ -7,7 +7,7 @@ or notrun; detail: the short cause (for todo, the method).
 """
 import os
 import sys
-import textwrap
+import unicodedata
 import warnings
 
 import kata_sgd  # noqa: F401  (registers the SGD checks)
@@ -119,12 +119,22 @@ class CheckFailed(Exception):
                 for i, line in enumerate(str(self).splitlines())]
 
 
+def _columns(text):
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def _wrap(text, indent):
-    """Lines of at most WIDTH characters: Validate cuts longer ones."""
+    """Lines of at most WIDTH columns (Hangul takes two): Validate cuts long lines."""
     lines = []
     for line in text.splitlines():
-        lines += textwrap.wrap(line, WIDTH, initial_indent=indent,
-                               subsequent_indent=indent + "  ") or [indent]
+        current = indent
+        for word in line.split(" "):
+            if current.strip() and _columns(current) + 1 + _columns(word) > WIDTH:
+                lines.append(current)
+                current = indent + "  " + word
+            else:
+                current += (" " if current.strip() else "") + word
+        lines.append(current)
     return lines
 
 
@@ -160,9 +170,9 @@ def _report(cls, results):
     ok, text = status(cls, [r[:3] for r in results])
     lines = _wrap(f"{cls}: {mark(ok)} {text}", "")
     seen = set()
-    for label, kind, _, message in results:
-        if kind != "pass" and message not in seen:
-            seen.add(message)
+    for label, kind, detail, message in results:
+        if kind != "pass" and (detail or message) not in seen:   # one message per cause
+            seen.add(detail or message)
             lines += _wrap(f"[{label}] {message}", "  ")
     return ok, "\n".join(lines)
 
