@@ -55,6 +55,8 @@ def status(cls, results, total=None):
         if unrun:
             run = "the 1 check run passes" if len(ran) == 1 else f"the {len(ran)} checks run pass"
             return False, run + more
+        if total == 1:
+            return True, "its one check passes / 검사 1개 통과"
         return True, f"all {total} checks pass / 검사 {total}개 모두 통과"
     for kind in ("load", "missing"):
         found = [r for r in failed if r[1] == kind]

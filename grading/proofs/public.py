@@ -95,11 +95,13 @@ def public_messages(problems):
 
 
 def _student_texts():
-    """What students read besides the solution regions: README, stubs, tests, the notebook
-    (all but solution cells and the hidden tests)."""
+    """What students read besides the solution regions: the README's student section, the
+    stubs, the tests, the notebook (all but solution cells and the hidden tests)."""
     import nbformat
     from grading.course import build_assignment as ba
-    texts = {"README.md": (ROOT / "README.md").read_text(encoding="utf-8")}
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    students = readme.partition("## For students")[2].partition("\n## ")[0]
+    texts = {"README.md, For students": students}
     for folder in ("exercises", "tests"):
         for path in sorted((ROOT / folder).glob("*.py")):
             texts[f"{folder}/{path.name}"] = path.read_text(encoding="utf-8")
