@@ -87,7 +87,7 @@ def interface(cls, Layer):
     given = {"MatMul": [("W", W)], "Affine": [("W", W), ("b", b)], "Sigmoid": []}[cls]
     names = "[" + ", ".join(n for n, _ in given) + "]"
     for attr, value in (("params", params), ("grads", grads)):
-        if not isinstance(value, list) or len(value) != len(given):
+        if not isinstance(value, (list, tuple)) or len(value) != len(given):
             fail(f"{cls}.{attr} should be a list of {len(given)} arrays ({attr} = "
                  f"{names if attr == 'params' else 'one gradient per parameter'}), got {value!r:.60}",
                  f"{cls}.{attr}는 배열 {len(given)}개의 리스트여야 합니다")
@@ -132,9 +132,12 @@ def in_a_model(cls, Layer):
     if len(params) != len(grads):
         fail(f"{cls}: {len(params)} params but {len(grads)} grads: one gradient per parameter",
              f"{cls}: params {len(params)}개, grads {len(grads)}개. 매개변수마다 기울기가 하나입니다")
-    for step, seed in enumerate((6, 8)):   # two different batches, as a model gives them
-        bx, _, _, bdout = data(seed, sigmoid=cls == "Sigmoid")
+    first = None
+    for step, (seed, n) in enumerate(((6, N), (8, 2))):   # two batches, of two sizes
+        bx, _, _, bdout = data(seed, n, sigmoid=cls == "Sigmoid")
         out = forward(cls, layer, bx)
+        if first is None:
+            first = (out, np.array(out, dtype=float, copy=True))
         dx = backward(cls, layer, bdout, bx)
         fresh = make(cls, Layer, W, b)      # what a layer that saw only this batch gives
         want_out, want_dx = forward(cls, fresh, bx), backward(cls, fresh, bdout, bx)
@@ -154,6 +157,11 @@ def in_a_model(cls, Layer):
         same = (np.allclose(np.asarray(out, float), np.asarray(want_out, float))
                 and np.allclose(np.asarray(dx, float), np.asarray(want_dx, float))
                 and all(np.allclose(g, f) for g, f in zip(grads, fresh.grads)))
+        if step and not np.array_equal(np.asarray(first[0], float), first[1]):
+            fail(f"{cls}.forward changed the output it returned for the previous batch: return a "
+                 "new array on every call (a model keeps each layer's output until backward)",
+                 f"{cls}.forward가 이전 배치에 반환한 출력을 바꿨습니다. 호출마다 새 배열을 반환하세요",
+                 "reuses one output array")
         if step and not same:
             fail(f"{cls}: forward and backward on a second batch give other results than a fresh "
                  "layer's: a layer keeps only what the latest forward gave it (nothing from an "
