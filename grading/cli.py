@@ -1,15 +1,15 @@
 """`python -m grading ...`: the instructor's grading commands."""
 import argparse
-import concurrent.futures as futures
-import csv
+import collections
 import json
 import os
-import re
+import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-from grading import submissions
+from grading import outputs, submissions, workers
 from grading.judge import CLASSES
 
 USAGE_ERROR = 2
@@ -21,28 +21,36 @@ class UsageError(Exception):
 
 # --- grading in worker processes ------------------------------------------------
 
-def _grade_path(path, name, seed, timeout):
-    """Runs in a worker process: load, grade, and never raise."""
-    from grading import grader
-    sub = submissions.load(path, name)
+def _grade_path(path, name, seed, timeout, **grade_options):
+    """Runs in a worker process: load, grade, and never raise. `grade_options` go to
+    `grader.grade` as they are."""
+    sub = submissions.Submission(name, Path(path))
     try:
-        return grader.grade(sub, seed=seed, timeout=timeout)
+        sub = submissions.load(path, name)
+        if not sub.sources:
+            return outputs.for_gradescope(outputs.not_graded(sub, _class_max()), sub)
+        from grading import grader
+        results = grader.grade(sub, seed=seed, timeout=timeout, **grade_options)
     except Exception as exc:  # a grader bug must cost one submission, not the run
-        return _ungraded(sub, f"the grader failed on this submission ({type(exc).__name__}: {exc})")
+        results = _ungraded(sub, f"the grader failed on this submission ({type(exc).__name__}: {exc})")
+    return outputs.for_gradescope(results, sub)
+
+
+def _class_max():
+    from grading.judge.engine import load_rubric
+    return {c: float(sum(t["points"] for t in tests.values()))
+            for c, tests in load_rubric().items() if c in CLASSES}
 
 
 def _ungraded(sub, why):
     return {"score": 0.0, "execution_time": 0.0, "output": why, "tests": [],
-            "kata": {"submission": sub.name, "error": why, "classes": {}, "notes": sub.notes}}
+            "kata": {"submission": sub.name, "status": "grader error", "error": why,
+                     "classes": {}, "notes": sub.notes}}
 
 
 def _unique_names(paths):
-    names, seen = [], {}
-    for p in paths:
-        base = re.sub(r"[^\w.@+-]", "_", submissions.name_for(p)) or "submission"
-        seen[base] = seen.get(base, 0) + 1
-        names.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
-    return names
+    """Folder names in --out: unique, inside it, never the grader's own files."""
+    return outputs.output_names(submissions.name_for(p) for p in paths)
 
 
 class _Progress:
@@ -62,86 +70,90 @@ class _Progress:
     def advance(self, name, score):
         self.done += 1
         if self.bar is not None and not self.bar.disable:
-            self.bar.update(self.task, advance=1, description=f"graded {name}")
+            self.bar.update(self.task, advance=1, description=f"done: {name}")
         elif self.done == self.total or self.done % max(1, self.total // 20) == 0:
-            print(f"graded {self.done}/{self.total} (last: {name}, {score:g})", file=sys.stderr)
+            print(f"{self.done}/{self.total} done (last: {name}, {score:g})", file=sys.stderr)
 
     def stop(self):
         if self.bar is not None:
             self.bar.stop()
 
 
-def grade_all(paths, out, jobs, timeout, seed=None):
-    """Grade every path into out/<name>/results.json; returns {name: results}."""
+def grade_all(paths, out, jobs, timeout, seed=None, **grade_options):
+    """Grade every path into out/<name>/results.json; returns {name: results}.
+
+    Each submission has a placeholder results.json ("not graded") until its verdict
+    replaces it. On Ctrl-C or SIGTERM the workers are killed at once and the
+    submissions not graded keep their placeholder (status "not graded: interrupted")."""
     names = _unique_names(paths)
-    out.mkdir(parents=True, exist_ok=True)
+    sources = dict(zip(names, paths))
     results = {}
     progress = _Progress(len(paths))
-    pending = list(zip(paths, names))
+    tasks = {name: ((str(path), name, seed, timeout), grade_options) for name, path in sources.items()}
     try:
-        # A broken pool (a worker killed from outside) is rebuilt once for what is left.
-        for attempt in range(2):
-            with futures.ProcessPoolExecutor(max_workers=jobs) as pool:
-                running = {pool.submit(_grade_path, str(p), n, seed, timeout): (p, n)
-                           for p, n in pending if n not in results}
-                try:
-                    for done in futures.as_completed(running):
-                        _, name = running[done]
-                        results[name] = done.result()
-                        _write_json(out / name / "results.json", results[name])
-                        progress.advance(name, results[name]["score"])
-                except futures.process.BrokenProcessPool:
-                    if attempt:
-                        raise
-    except futures.process.BrokenProcessPool:
-        for p, n in pending:
-            if n not in results:
-                results[n] = _ungraded(submissions.Submission(n, Path(p)), "the grader's worker died")
-                _write_json(out / n / "results.json", results[n])
+        for name, path in sources.items():
+            outputs.write_json(out / name / "results.json", outputs.placeholder(name, path))
+        with workers.Workers(jobs, _grade_path) as pool:
+            for name, result in pool.run(tasks):
+                if isinstance(result, workers.WorkerDied):
+                    sub = submissions.Submission(name, sources[name])
+                    result = outputs.for_gradescope(_ungraded(sub, "the grader's worker died"), sub)
+                results[name] = result
+                _write_json(out / name / "results.json", result)
+                progress.advance(name, result["score"])
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)   # a second Ctrl-C must not cut the clean-up
+        for name, path in sources.items():
+            results.setdefault(name, outputs.placeholder(name, path))
+    except Exception as exc:   # the pool itself failed (no processes left?): keep what was graded
+        print(f"error: grading stopped ({type(exc).__name__}: {exc})", file=sys.stderr)
+        for name, path in sources.items():
+            if name not in results:
+                sub = submissions.Submission(name, Path(path))
+                results[name] = outputs.for_gradescope(_ungraded(sub, f"not graded: {exc}"), sub)
+                _write_json(out / name / "results.json", results[name])
     finally:
         progress.stop()
     return results
 
 
 def _write_json(path, data):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)   # never a half-written results file
+    outputs.write_json(path, data)   # never a half-written results file
 
 
 def write_grades_csv(results, path):
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["submission", *CLASSES, "total", "max", "status"])
-        for name in sorted(results):
-            r = results[name]
-            classes = r["kata"].get("classes", {})
-            row = [classes.get(c, {}).get("score", "") for c in CLASSES]
-            maximum = sum(v["max_score"] for v in classes.values())
-            status = "error: " + r["kata"]["error"] if r["kata"].get("error") else "graded"
-            writer.writerow([name, *row, r["score"], maximum, status])
+    outputs.write_grades_csv(results, path)
 
 
 def print_summary(results, out):
+    """The grade table: fitted to the terminal, plain columns when piped."""
+    header = ["submission", *CLASSES, "total", "status"]
     rows = []
     for name in sorted(results):
         classes = results[name]["kata"].get("classes", {})
         rows.append([name] + [f"{classes[c]['score']:g}" if c in classes else "-" for c in CLASSES]
-                    + [f"{results[name]['score']:g}"])
-    header = ["submission", *CLASSES, "total"]
+                    + [f"{results[name]['score']:g}", outputs.status_of(results[name])])
     try:
+        if not sys.stdout.isatty():
+            raise ImportError   # piped: plain lines that grep, cut and less take as they are
         from rich.console import Console
         from rich.table import Table
-        table = Table(*header, title=f"{len(results)} submissions graded")
+        table = Table(title=f"{len(results)} submissions")
+        for column in header:
+            numeric = column in CLASSES or column == "total"
+            table.add_column(column, justify="right" if numeric else "left",
+                             overflow="fold", no_wrap=numeric)
         for row in rows:
             table.add_row(*row)
         Console().print(table)
     except ImportError:
         widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
         for row in [header, *rows]:
-            print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)))
-    print(f"results: {out}/<submission>/results.json, table: {out}/grades.csv")
+            print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip())
+    counts = collections.Counter(outputs.status_of(r) for r in results.values())
+    print(f"{len(results)} submission{'s' if len(results) != 1 else ''}: "
+          + ", ".join(f"{n} {status}" for status, n in counts.most_common()))
+    print(f"results: {out}/<submission>/results.json, table: {out}/{outputs.GRADES}")
 
 
 def _choose_sandbox():
@@ -153,22 +165,76 @@ def _choose_sandbox():
         os.environ["KATA_SANDBOX"] = "off"
 
 
+def _inside(path, folder):
+    return path == folder or folder in path.parents
+
+
+def check_out(out, paths):
+    """--out is usable, before anything is graded: a folder (made if missing) we can write
+    to, apart from every submission folder; an older grades.csv there is removed, so that
+    it never looks like this run's."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file, not a folder: give a folder (it is made if missing)")
+    where = out.resolve()
+    for path in paths:
+        if not path.is_dir():
+            continue
+        folder = path.resolve()
+        if _inside(where, folder):
+            raise UsageError(f"--out {out} is inside the submission {path}: "
+                             "choose a folder outside the submissions")
+        if _inside(folder, where):
+            raise UsageError(f"the submission {path} is inside --out {out}: "
+                             "choose another --out (results would be written into it)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write there ({exc.strerror or exc}); "
+                         "choose a folder you can write to") from None
+    grades = out / outputs.GRADES
+    if grades.is_dir() and not grades.is_symlink():
+        raise UsageError(f"--out {out} holds a folder named {outputs.GRADES} (left by an older "
+                         "grader?): move it away, the grader writes that file")
+    if grades.exists() or grades.is_symlink():
+        grades.unlink()
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def cmd_grade(args):
     paths = [Path(p) for p in args.submissions]
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise UsageError("no such file or folder: " + ", ".join(missing))
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} exists and is not a folder")
+    check_out(out, paths)
+    missing = [str(p) for p in paths if not os.path.lexists(p)]
+    if missing:
+        print(f"note: {len(missing)} {'path does' if len(missing) == 1 else 'paths do'} not exist; "
+              "each gets a result that says so: "
+              + ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else ""), file=sys.stderr)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) != signal.SIG_IGN:   # nohup stays nohup
+            signal.signal(signum, _raise_interrupt)      # handled like Ctrl-C
     _choose_sandbox()
     started = time.monotonic()
     results = grade_all(paths, out, args.jobs, args.timeout, args.seed)
-    write_grades_csv(results, out / "grades.csv")
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)   # the table is written whole, then the rest is said
+    write_grades_csv(results, out / outputs.GRADES)
+    stopped = sum(outputs.status_of(r) == outputs.NOT_GRADED for r in results.values())
     if not args.quiet:
         print_summary(results, out)
+    if stopped:
+        print(f"interrupted: {len(results) - stopped} of {len(results)} submissions graded; "
+              f"{out / outputs.GRADES} lists all of them, the other {stopped} as "
+              f"\"{outputs.NOT_GRADED}\"", file=sys.stderr)
+        return 130
+    if not args.quiet:
         seconds = time.monotonic() - started
-        print(f"{len(results)} graded in {seconds:.1f} s ({len(results) / seconds:.1f} per second)")
+        print(f"{len(results)} submission{'s' if len(results) != 1 else ''} in {seconds:.1f} s "
+              f"({len(results) / seconds:.1f} per second)")
     return 1 if any(r["kata"].get("error") for r in results.values()) else 0
 
 
@@ -229,5 +295,9 @@ def main(argv=None):
         print(f"error: {exc}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
-        print("interrupted: results written so far are kept", file=sys.stderr)
+        print("interrupted before grading started: nothing was graded, no grades.csv written",
+              file=sys.stderr)
         return 130
+    except BrokenPipeError:   # the table piped into `head`: what was asked for was shown
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # What the grader needs at run time, and nothing a student could learn answers from
 # beyond the hidden suites themselves (which Gradescope keeps from students).
 PACKAGES = ("grading/__init__.py", "grading/__main__.py", "grading/cli.py", "grading/grader.py",
+            "grading/notebooks.py", "grading/outputs.py", "grading/workers.py",
             "grading/submissions.py", "grading/rubric.toml", "grading/sandbox", "grading/judge")
 
 

@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 PY = sys.executable
 STEPS = []
 # The order the selftest runs them in: cheap and fundamental first.
-MODULES = ["kata", "student", "training", "sandbox", "grader", "gradescope", "nbgrader"]
+MODULES = ["kata", "public", "notebook", "student", "training", "sandbox", "grader", "inputs",
+           "batch", "output", "gradescope", "nbgrader"]
 
 
 def load_steps():

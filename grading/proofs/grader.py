@@ -1,20 +1,25 @@
 """`python -m grading grade` on the catalogue, the reference, the stubs, hostile samples and bad inputs."""
+import csv
 import json
 import os
 import tempfile
 import time
 from pathlib import Path
 
+from grading.notebooks import shown
 from grading.proofs import PY, _notebook, _write, _zip, run, step
+from grading.proofs.inputs import odd_inputs
+
 
 
 REFERENCE_COPIES = 200
 
 
 def bad_inputs(tmp, reference, stubs):
-    """Submissions with user mistakes, and what each must earn: {path: (scores, words)}.
+    """Submissions with user mistakes, and what each must earn: {path: (scores, words[, status])}.
 
-    scores: {class: exact points} ("*" = all classes); words: text the results must show.
+    scores: {class: exact points} ("*" = all classes); words: text the results must show;
+    status: the words grades.csv must give it (default "graded").
     """
     layers, optimizer = reference["layers.py"], reference["optimizer.py"]
     full = {"*": 25}
@@ -23,20 +28,20 @@ def bad_inputs(tmp, reference, stubs):
                                         "optimizer.py": optimizer})] = (
         {"MatMul": 0, "Sigmoid": 0, "Affine": 0, "SGD": 25}, ["SyntaxError"])
     cases[_write(tmp / "only-layers", {"layers.py": layers})] = (
-        {"MatMul": 25, "Sigmoid": 25, "Affine": 25, "SGD": 0}, ["optimizer.py is missing"])
+        {"MatMul": 25, "Sigmoid": 25, "Affine": 25, "SGD": 0}, ["optimizer.py is missing"], "missing optimizer.py")
     cases[_write(tmp / "latin1", {"layers.py": b"# caf\xe9 (saved as Latin-1)\n" + layers.encode(),
                                   "optimizer.py": optimizer})] = (
-        {"MatMul": 0, "Sigmoid": 0, "Affine": 0, "SGD": 25}, ["UTF-8"])
+        {"MatMul": 0, "Sigmoid": 0, "Affine": 0, "SGD": 25}, ["UTF-8"], "unreadable layers.py")
     cases[_nested(tmp / "nested", layers, optimizer)] = (full, [])
     broken = tmp / "broken.zip"
     broken.write_bytes(b"PK\x03\x04 this is not really a zip")
-    cases[broken] = ({"*": 0}, ["not a readable zip"])
+    cases[broken] = ({"*": 0}, ["not a readable zip"], "not a zip")
     cases[_zip(tmp / "zip-slip.zip", {"../../escaped.py": "print('escaped')", "/tmp/kata-absolute.py": "x = 1",
                                       "exercises/layers.py": layers, "exercises/optimizer.py": optimizer})] = (
         full, ["points outside the folder"])
     bad_nb = tmp / "invalid.ipynb"
     bad_nb.write_text("{ this is not json")
-    cases[bad_nb] = ({"*": 0}, ["not a valid Jupyter notebook"])
+    cases[bad_nb] = ({"*": 0}, ["not a valid Jupyter notebook"], "invalid notebook")
     magic_nb = tmp / "magics.ipynb"
     magic_nb.write_text(_notebook(["%matplotlib inline\nimport numpy as np\n!pip install nothing",
                                    "%%time\nraise SystemExit('a cell magic cell is skipped')",
@@ -56,6 +61,7 @@ def bad_inputs(tmp, reference, stubs):
         "conftest.py": "import pytest\n@pytest.hookimpl(hookwrapper=True)\ndef pytest_runtest_makereport(item, call):\n"
                        "    outcome = yield\n    outcome.get_result().outcome = 'passed'\n",
         "pytest.ini": "[pytest]\naddopts = -p no:pytest_check\n"})] = ({"*": 0}, [])
+    cases.update(odd_inputs(tmp / "odd", reference))
     return cases
 
 
@@ -75,27 +81,27 @@ def grader_verdicts(problems):
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         subs = tmp / "subs"
-        expected = {}   # submission name -> (scores, words, entry or None)
+        expected = {}   # source path -> (scores, words, entry or None, status)
         paths = []
         for i in range(REFERENCE_COPIES):
             paths.append(_write(subs / f"reference-{i:03d}", reference))
-            expected[paths[-1].name] = ({"*": 25}, [], None)
+            expected[paths[-1]] = ({"*": 25}, [], None, "graded")
         paths.append(_write(subs / "stubs", stubs))
-        expected["stubs"] = ({"*": 0}, ["not implemented yet"], None)
+        expected[paths[-1]] = ({"*": 0}, ["not implemented yet"], None, "graded")
         for entry in mistakes + alternatives:
             paths.append(_write(subs / f"{entry.kind}-{entry.id}", catalogue.variant_sources(entry, reference)))
-            expected[paths[-1].name] = (None, [], entry)
+            expected[paths[-1]] = (None, [], entry, "graded")
         # `make submit` packs the two files at the zip's top level under exercises/.
         paths.append(_zip(subs / "submission-student.zip",
                           {f"exercises/{k}": v for k, v in reference.items()}))
-        expected["submission-student"] = ({"*": 25}, [], None)
-        for path, (scores, words) in bad_inputs(tmp / "bad", reference, stubs).items():
+        expected[paths[-1]] = ({"*": 25}, [], None, "graded")
+        for path, (scores, words, *status) in bad_inputs(tmp / "bad", reference, stubs).items():
             paths.append(path)
-            expected[path.stem if path.suffix else path.name] = (scores, words, None)
+            expected[path] = (scores, words, None, status[0] if status else "graded")
         hostile = hostile_samples(tmp / "hostile")
         for path, (scores, words) in hostile.items():
             paths.append(path)
-            expected[path.name] = (scores, words, None)
+            expected[path] = (scores, words, None, None)
         out = tmp / "out"
         t0 = time.monotonic()
         # Colour requests as a Jupyter kernel's environment may carry them: the feedback
@@ -108,19 +114,27 @@ def grader_verdicts(problems):
         problems.expect(done.returncode == 0, "grade exited " + str(done.returncode) + done.stderr[-2000:])
         problems.expect(not (tmp / "escaped.py").exists() and not Path("/tmp/kata-absolute.py").exists(),
                         "a zip entry was written outside its folder")
+        table = out / "grades.csv"
+        by_source = {row["source"]: row for row in csv.DictReader(
+            table.read_text(encoding="utf-8").splitlines())} if table.is_file() else {}
+        problems.expect(len(by_source) == len(paths), f"grades.csv has {len(by_source)} rows for "
+                        f"{len(paths)} submissions")
         rows = []
-        for name, (scores, words, entry) in expected.items():
-            path = out / name / "results.json"
-            if not path.exists():
+        for source, (scores, words, entry, status) in expected.items():
+            name = shown(source.name)
+            row = by_source.get(shown(source), {})
+            path = out / row.get("submission", "?") / "results.json"
+            if not path.is_file():
                 problems.append(f"{name}: no results.json")
                 continue
+            if status is not None:
+                problems.expect(row["status"] == status, f"{name}: status {row['status']!r} in "
+                                f"grades.csv, expected {status!r}")
             results = json.loads(path.read_text())
             got = {c: v["score"] for c, v in results["kata"]["classes"].items()}
             failing = sorted(results["kata"].get("failing", []))
             text = results["output"] + "\n".join(t["output"] for t in results["tests"])
-            problems.expect(all(t["output"].strip() and not t["output"].startswith("- failed")
-                                for t in results["tests"] if t["status"] == "failed"),
-                            f"{name}: a failed test has no message saying why")
+            problems.extend(_visibility_problems(name, results, tmp))
             if entry is not None:
                 found = catalogue._entry_problems(entry, got, failing, results["kata"]["seed"])
                 problems.extend(found)
@@ -144,6 +158,30 @@ def grader_verdicts(problems):
         for mid, cls, lost, failing, ok in rows:
             names = ", ".join(f.split(".", 1)[1].removeprefix("test_") for f in failing)
             print(f"   {mid:<32} {cls:<8} {lost:>4g}  {names}{'' if ok else '  <-- PROBLEM'}")
+
+
+def _visibility_problems(name, results, tmp):
+    """Issue 9 item 11: students see pass/fail and points on every test, and no data seed,
+    isolation mode or grader path; the instructor finds them in a hidden test."""
+    found = []
+    visible = [t for t in results["tests"] if t.get("visibility", "visible") != "hidden"]
+    shown_text = results["output"] + "\n".join(t["output"] for t in visible)
+    for word in ("data seed", "isolation", "--seed", str(tmp)):
+        if word in shown_text:
+            found.append(f"{name}: students can read {word!r}:\n{shown_text[:600]}")
+    for t in visible:
+        verdict = "PASS" if t["status"] == "passed" else "FAIL"
+        head = f"{verdict} {t['score']:g}/{t['max_score']:g}"
+        if not t["output"].startswith(head):
+            found.append(f"{name}: test {t['name']!r} does not start with {head!r}: {t['output'][:200]!r}")
+        elif verdict == "FAIL" and len(t["output"].strip()) <= len(head) + 1:
+            found.append(f"{name}: test {t['name']!r} failed without saying why")
+    hidden = [t for t in results["tests"] if t.get("visibility") == "hidden"]
+    if not any("source: " in t["output"] for t in hidden):
+        found.append(f"{name}: no hidden test tells the instructor the source path")
+    if "seed" in results["kata"] and not any("data seed" in t["output"] for t in hidden):
+        found.append(f"{name}: no hidden test tells the instructor the data seed")
+    return found
 
 
 def _first_failure(results, cls):
