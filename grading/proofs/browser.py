@@ -1,0 +1,246 @@
+"""The student's notebook in a real JupyterLab 4 and headless Chromium (issue 11).
+
+The released notebook is fetched as a student fetches it, served by JupyterLab with
+nbgrader's student extensions only, and used through the page: Run All on the stubs,
+Validate, the reference typed into the solution cells, Run All and Validate again, and a
+try at editing a read-only cell. Screenshots of every step go to build/browser/.
+"""
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from grading.proofs import ROOT, step
+
+SHOTS = ROOT / "build" / "browser"
+BUDGET = 180            # seconds: after this, the remaining steps fail as "not run" (selftest: 5 min)
+READ_ONLY_PROBE = "tampered = 1  # 학생이 쓴 글 "    # typed into a read-only cell
+
+
+def _classes():
+    from grading.judge import CLASSES
+    return list(CLASSES)
+
+
+def _reference_notebook(nb):
+    """The fetched notebook with every solution cell holding the reference class (from
+    solutions/, through the demo's sample of the same name)."""
+    import nbformat
+    from grading.course import samples
+    complete = next(s for s in samples.build_samples() if s.student == "complete")
+    filled = samples.fill(nbformat.from_dict(nb), complete)
+    return json.loads(nbformat.writes(filled))
+
+
+class Steps:
+    """Runs the student's steps in order; a step that raises is a problem, and the next
+    step still runs (each one starts from what the page shows)."""
+
+    def __init__(self, problems, student):
+        self.problems, self.student = problems, student
+        self.started = time.monotonic()
+
+    def __call__(self, title, func):
+        if time.monotonic() - self.started > BUDGET:
+            self.problems.append(f"{title}: not run, the browser step is past its {BUDGET} s budget")
+            return
+        t0 = time.monotonic()
+        before, shots = len(self.problems), len(self.student.taken)
+        print(f"   {title}", flush=True)
+        try:
+            func()
+        except Exception as exc:     # noqa: BLE001 - playwright's errors, ours: all one problem
+            self.problems.append(f"{title}: {type(exc).__name__}: {str(exc)[:1500]}")
+            try:
+                self.student.shot("failed")
+            except Exception:        # noqa: BLE001 - the page itself is gone
+                pass
+        verdict = "ok" if len(self.problems) == before else "FAILED"
+        for path in self.student.taken[shots:]:
+            print(f"      screenshot {path.relative_to(ROOT)}")
+        print(f"      -> {verdict} ({time.monotonic() - t0:.1f} s)", flush=True)
+
+
+@step("real browser: the fetched notebook in JupyterLab + headless Chromium (run all, Validate, reference, read-only)")
+def browser_student_notebook(problems):
+    from grading.browser import lab, student
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        problems.append("playwright is not installed: `make install-instructor` installs it")
+        return
+    shutil.rmtree(SHOTS, ignore_errors=True)
+    SHOTS.mkdir(parents=True)
+    print(f"   screenshots and logs: {SHOTS.relative_to(ROOT)}/", flush=True)
+    with tempfile.TemporaryDirectory(prefix="kata-browser-") as tmp:
+        work = Path(tmp)
+        t0 = time.monotonic()
+        try:
+            home = lab.lay_out(work)
+            lab.student_extensions_only(home)
+        except lab.LabError as exc:
+            problems.append(str(exc))
+            return
+        print(f"   released, fetched into a student's home with nbgrader's student extensions "
+              f"only ({time.monotonic() - t0:.1f} s)", flush=True)
+        family = []
+        try:
+            with lab.StudentLab(home) as server, sync_playwright() as pw:
+                context = student.launch(pw, student.new_profile(work))
+                try:
+                    page = context.pages[0] if context.pages else context.new_page()
+                    you = student.Student(page, server, SHOTS)
+                    family = _descendants()
+                    _student_steps(problems, server, you)
+                    family += [p for p in _descendants() if p not in family]
+                finally:
+                    context.close()
+        except (lab.LabError, student.BrowserError) as exc:
+            problems.append(str(exc))
+        finally:
+            log = work / "jupyter.log"
+            if log.exists():
+                shutil.copy2(log, SHOTS / "jupyter.log")
+    alive = _still_running(family)
+    problems.expect(not alive, "processes the browser step started are still running: "
+                    + ", ".join(alive))
+    print(f"   every process it started has ended ({len(family)} checked: JupyterLab, kernels, "
+          "chromium, playwright's driver)", flush=True)
+
+
+def _student_steps(problems, server, you):
+    from grading.browser import lab, student
+    classes = _classes()
+    steps = Steps(problems, you)
+    state = {}
+
+    def opens():
+        you.open_notebook(lab.NOTEBOOK)
+        items = you.menu_items("Nbgrader")
+        problems.expect(not any(w in " ".join(items) for w in ("Formgrader", "Create")),
+                        f"the student's Nbgrader menu offers instructor tools: {items}")
+        try:
+            server.api("GET", "formgrader")
+            problems.append("the student's server answers /formgrader")
+        except lab.LabError:
+            pass
+        you.shot("opened")
+
+    def run_all_stubs():
+        seconds = you.run_all()
+        you.save()
+        cells = student.notebook_report(server.read_notebook())
+        idle = [c["index"] for c in cells if not c["executed"]]
+        problems.expect(not idle, f"Run All on the stubs stopped early: cells {idle} never ran "
+                        "(every class must be defined and checked even when an earlier one is "
+                        "unfinished)")
+        named = [c["index"] for c in cells if "NameError" in c["text"]]
+        problems.expect(not named, f"Run All on the stubs gives NameError in cells {named}")
+        summary = you.scroll_to_output(classes)
+        problems.expect(summary is not None, "after Run All on the stubs no output shows every "
+                        f"class's state in one place (no output names all of {classes})")
+        if summary is None:
+            you.scroll_to_first_error()
+        else:
+            print("      summary: " + summary.strip().replace("\n", "\n               ")[:800])
+        you.shot("stubs-run-all")
+        print(f"      Run All took {seconds:.1f} s")
+
+    def validate_stubs():
+        text, seconds = you.validate()
+        you.shot("stubs-validate")
+        you.close_dialog()
+        print(f"      Validate took {seconds:.1f} s and said: " + _one_line(text))
+        problems.expect("Success" not in text, "Validate says Success on the untouched stubs: "
+                        + _one_line(text))
+        missing = [c for c in classes if c not in text]
+        problems.expect(not missing, f"Validate on the stubs does not name {missing}")
+
+    def run_all_reference():
+        server.write_notebook(_reference_notebook(server.read_notebook()))
+        you.reload()
+        seconds = you.run_all()
+        you.save()
+        cells = student.notebook_report(server.read_notebook())
+        idle = [c["index"] for c in cells if not c["executed"]]
+        problems.expect(not idle, f"Run All on the reference: cells {idle} never ran")
+        for c in cells:
+            problems.expect(not c["errors"], f"Run All on the reference: cell {c['index']} "
+                            f"raised {c['errors']}")
+            problems.expect(not c["stderr"], f"Run All on the reference: cell {c['index']} "
+                            "wrote to stderr: " + _one_line("".join(c["stderr"]))[:300])
+        if you.scroll_to_output(classes) is None:
+            you.page.keyboard.press("Control+End")
+        you.shot("reference-run-all")
+        state["cells"] = cells
+        print(f"      Run All took {seconds:.1f} s")
+
+    def validate_reference():
+        text, seconds = you.validate()
+        you.shot("reference-validate")
+        you.close_dialog()
+        print(f"      Validate took {seconds:.1f} s and said: " + _one_line(text))
+        problems.expect("Success" in text and "fail" not in text.lower(),
+                        "Validate on the reference does not succeed: " + _one_line(text)[:1500])
+
+    def read_only():
+        nb = server.read_notebook()
+        locked = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"
+                  and c.get("metadata", {}).get("editable") is False]
+        problems.expect(locked, "the notebook has no read-only code cell")
+        if not locked:
+            return
+        for index in locked[:2]:      # the imports, and the first visible checks
+            before = _source(nb["cells"][index])
+            _, shown, mode = you.type_into_cell(index, READ_ONLY_PROBE)
+            problems.expect("tampered" not in shown, f"typing into read-only cell {index} "
+                            f"changed its text ({mode} mode): {shown[:200]!r}")
+            if index == locked[0]:
+                you.shot("read-only-refused")
+            you.page.keyboard.press("Escape")
+        you.save()
+        after = server.read_notebook()
+        changed = [i for i in locked if _source(after["cells"][i]) != _source(nb["cells"][i])]
+        problems.expect(len(after["cells"]) == len(nb["cells"]) and not changed,
+                        f"after typing into read-only cells the saved notebook changed: {changed}")
+        print(f"      typed {READ_ONLY_PROBE!r} into read-only cells {locked[:2]}: "
+              + ("refused" if not changed else "ACCEPTED"))
+
+    steps("1. the fetched notebook opens, student tools only", opens)
+    steps("2. Run All on the stubs shows every class's state", run_all_stubs)
+    steps("3. Validate on the stubs fails and names the classes", validate_stubs)
+    steps("4. the reference in the solution cells: Run All passes, no stderr", run_all_reference)
+    steps("5. Validate on the reference succeeds", validate_reference)
+    steps("6. typing into a read-only cell is refused", read_only)
+
+
+def _source(cell):
+    s = cell.get("source", "")
+    return "".join(s) if isinstance(s, list) else s
+
+
+def _one_line(text):
+    return " / ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _descendants():
+    """Every process under this one (JupyterLab, its kernels, playwright's driver, chromium)."""
+    try:
+        import os
+        import psutil
+        return psutil.Process(os.getpid()).children(recursive=True)
+    except Exception:                # noqa: BLE001 - no psutil: nothing to check
+        return []
+
+
+def _still_running(family):
+    import psutil
+    alive = []
+    for p in family:
+        try:
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                alive.append(f"{p.pid} {p.name()}")
+        except psutil.Error:
+            pass
+    return alive
