@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -32,6 +31,9 @@ ROOT = TESTS.parent
 if str(TESTS) not in sys.path:  # for "from gradcheck import ..." in any import mode
     sys.path.insert(0, str(TESTS))
 
+from kata_guard import Failure  # noqa: E402  (needs the path above)
+from kata_progress import CHECKS, ORDER, mark, next_step, status  # noqa: E402
+
 # Test file -> class it checks; the order is the order to work in.
 CLASS_OF_FILE = {
     "test_matmul.py": "MatMul",
@@ -39,10 +41,7 @@ CLASS_OF_FILE = {
     "test_affine.py": "Affine",
     "test_sgd.py": "SGD",
 }
-ORDER = list(CLASS_OF_FILE.values())
 MODULE_OF_CLASS = {"MatMul": "layers", "Sigmoid": "layers", "Affine": "layers", "SGD": "optimizer"}
-METHODS = {"MatMul": ["forward", "backward"], "Sigmoid": ["forward", "backward"],
-           "Affine": ["forward", "backward"], "SGD": ["update"]}
 
 
 class Kata:
@@ -51,7 +50,7 @@ class Kata:
     folder: Path | None = None
     modules: dict = {}   # "layers" -> module
     errors: dict = {}    # "layers" -> "SyntaxError at line 3: ..."
-    results: dict = {}   # class name -> list of (label, kind, detail, test name)
+    results: dict = {}   # class name -> list of (label, kind, detail), see kata_progress
 
     @classmethod
     def show(cls, name: str) -> str:
@@ -171,7 +170,7 @@ class _Module:
         if self._name in Kata.errors:
             raise KataProblem(
                 f"{Kata.show(filename)} does not load, fix it first: "
-                f"{Kata.errors[self._name]}",
+                f"{Kata.errors[self._name]}\n{Kata.show(filename)}를 불러올 수 없습니다. 먼저 고치세요",
                 "load",
             )
         module = Kata.modules[self._name]
@@ -181,7 +180,8 @@ class _Module:
         found = f"; found class {names[0]}" if names else ""
         raise KataProblem(
             f"{Kata.show(filename)} has no class {cls}: check the spelling of "
-            f"'class {cls}:' (it is case-sensitive){found}",
+            f"'class {cls}:' (it is case-sensitive){found}\n"
+            f"{Kata.show(filename)}에 class {cls}가 없습니다. 철자(대소문자)를 확인하세요",
             "missing",
         )
 
@@ -199,7 +199,8 @@ def optimizer():
 
 
 # ----------------------------------------------------------------------------
-# Short failure messages
+# Short failure messages: the checks (kata_checks, kata_guard) word them; here they are
+# shown without traceback and recorded for the summary.
 
 
 def _label(item) -> str:
@@ -209,218 +210,72 @@ def _label(item) -> str:
     return f"{name} ({callspec.id})" if callspec else name
 
 
-def _kata_method(excinfo) -> str | None:
-    """'Affine.forward': the innermost kata method in the traceback."""
-    for entry in reversed(excinfo.traceback):
-        obj = entry.locals.get("self")
-        if obj is not None and type(obj).__name__ in METHODS:
-            return f"{type(obj).__name__}.{entry.name}"
-    return None
-
-
-def _missing_attribute(exc: AttributeError) -> str | None:
-    """Message for a kata object lacking params/grads/... (e.g. a typo)."""
-    obj, name = getattr(exc, "obj", None), getattr(exc, "name", None)
-    cls = type(obj).__name__
-    if obj is None or name is None or cls not in METHODS:
-        return None
-    msg = f"{cls} has no attribute {name}"
-    if name in ("params", "grads"):
-        msg += f" — check the spelling in __init__ (it must set self.{name})"
-    else:
-        msg += f" — set self.{name} before it is used"
-    import difflib  # only needed on this rare path
-
-    close = difflib.get_close_matches(name, list(vars(obj)), n=1)
-    if close:
-        msg += f"; found self.{close[0]} instead"
-    return msg
-
-
-CHECK_FAILURE = re.compile(r"^(?:\x1b\[\d+m)*FAILURE: (?:\x1b\[\d+m)*", re.M)
-CHECK_FOOTER = "\n" + "-" * 60 + "\n"
-
-
-def _check_failures(text: str) -> str | None:
-    """pytest-check's report, as one plain line per failed sub-check."""
-    if not CHECK_FAILURE.match(text):
-        return None
-    failures, _, rest = text.partition(CHECK_FOOTER)
-    lines = [line for line in CHECK_FAILURE.split(failures) if line.strip()]
-    extra = rest.partition(CHECK_FOOTER)[2]  # an exception after the checks
-    return "\n".join(line.rstrip() for line in lines) + (f"\n\n{extra}" if extra else "")
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     """Record each result for the summary and shorten what is shown.
 
-    kind is one of: pass, fail, todo (NotImplementedError), load (the
-    module does not import), missing (no such class).
+    kind: pass, fail, todo (a stub), timeout, mutation, load (the module does not
+    import) or missing (no such class); see kata_progress.
     """
     report = yield
     cls = CLASS_OF_FILE.get(item.path.name)
-    if cls is None or item.path.parent != TESTS:
-        return report
-    if report.skipped:
+    if cls is None or item.path.parent != TESTS or report.skipped:
         return report
     if call.when != "call":
         if report.failed:  # trouble in setup or teardown
-            Kata.results.setdefault(cls, []).append(
-                (_label(item), "fail", f"error in {call.when}", item.name))
+            Kata.results.setdefault(cls, []).append((_label(item), "fail", f"error in {call.when}"))
         return report
-
     kind, detail = "pass", ""
     if report.failed:
-        kind = "fail"
         exc = call.excinfo.value if call.excinfo is not None else None
-        if isinstance(exc, NotImplementedError):
-            method = _kata_method(call.excinfo) or f"{cls}.?"
-            module = MODULE_OF_CLASS.get(method.split(".")[0], "layers")
-            kind, detail = "todo", method
-            # The generated stubs say what to do after a colon: keep that.
-            hint = str(exc).partition(f"{method} is not implemented yet: ")[2]
-            report.longrepr = (f"{method} is not implemented yet ({Kata.show(module + '.py')})"
-                               + (f": {hint}" if hint else ""))
+        if isinstance(exc, Failure):
+            kind, detail = exc.kind, exc.detail
+            report.longrepr = str(exc)
         elif isinstance(exc, KataProblem):
-            kind, detail = exc.kind, exc.msg
-        elif isinstance(exc, AttributeError) and _missing_attribute(exc):
-            detail = _missing_attribute(exc)
-            report.longrepr = detail
-        elif isinstance(exc, AssertionError):
-            # Our own messages say what is wrong: show them without traceback.
-            text = str(exc)
-            shortened = _check_failures(text)
-            if shortened is not None:
-                report.longrepr = shortened
-            elif text and _raised_in_tests(call.excinfo):
-                report.longrepr = text
-        elif exc is not None and not isinstance(exc, pytest.fail.Exception):
-            method = _kata_method(call.excinfo)
-            detail = type(exc).__name__ + (f" in {method}" if method else "")
-            if method and "NoneType" in str(exc):
-                detail = f"a value is None in {method}"
-                report.longrepr = _none_hint(call.excinfo, method)
-    Kata.results.setdefault(cls, []).append((_label(item), kind, detail, item.name))
+            kind, detail = exc.kind, exc.msg.splitlines()[0]
+        else:  # a check met an answer too odd for it: keep pytest's short traceback
+            kind, detail = "fail", type(exc).__name__ if exc is not None else "error"
+    Kata.results.setdefault(cls, []).append((_label(item), kind, detail))
     return report
 
 
-def _none_hint(excinfo, method: str) -> str:
-    """A None where an array was expected, usually something forward did not keep."""
-    entry = excinfo.traceback[-1]
-    path = Path(str(entry.path))
-    shown = Kata.show(path.name) if path.parent == Kata.folder else str(path)
-    where = f"{shown} line {entry.lineno + 1}"
-    code = str(entry.statement).strip()
-    return (f"{method}, {where}: {code}\n"
-            f"{type(excinfo.value).__name__}: {excinfo.value}\n"
-            "A value here is None: did forward store what backward needs "
-            "(self.x = x, self.out = out), and does every method return its result?")
-
-
-def _raised_in_tests(excinfo) -> bool:
-    return Path(str(excinfo.traceback[-1].path)).parent == TESTS
-
-
 # ----------------------------------------------------------------------------
-# Per-class summary
+# Per-class summary (worded by kata_progress, as the notebook's)
 
 
-def _mark(ok: bool, stream) -> str:
-    sign = "✓" if ok else "✗"
-    try:
-        sign.encode(getattr(stream, "encoding", None) or "utf-8")
-    except (UnicodeEncodeError, LookupError):
-        sign = "ok" if ok else "X"
-    return sign
+def _rerun(cls: str) -> str:
+    file = next(f for f, c in CLASS_OF_FILE.items() if c == cls)
+    return f"rerun with  pytest tests/{file}"
 
 
-def _describe(real: list) -> str:
-    """'backward gradient check (dx, dW), in place: ValueError in ...'."""
-    details = {r[2] for r in real}
-    if len(details) == 1 and details != {""}:
-        return details.pop()  # one cause behind every failure: say it once
-    groups: dict[str, list[str]] = {}
-    for label, *_ in real:
-        base, _, param = label.partition(" (")
-        groups.setdefault(base, []).append(param.rstrip(")"))
-    labels = ", ".join(
-        base + (f" ({', '.join(p for p in params if p)})" if any(params) else "")
-        for base, params in groups.items()
-    )
-    causes = sorted(d for d in details if d)
-    return labels + (f" [{'; '.join(causes)}]" if causes else "")
-
-
-def _status(cls: str, results: list) -> tuple[bool, str]:
-    total = len(results)
-    failed = [r for r in results if r[1] != "pass"]
-    if not failed:
-        return True, f"all {total} checks pass"
-    if any(r[1] == "load" for r in failed):
-        module = MODULE_OF_CLASS[cls]
-        why = Kata.errors.get(module, "").split(":")[0]
-        return False, f"{Kata.show(module + '.py')} does not load ({why})"
-    missing = [r for r in failed if r[1] == "missing"]
-    if missing:
-        return False, missing[0][2]
-    todo = []
-    for _, kind, detail, _ in failed:
-        if kind == "todo":
-            name = detail.removeprefix(cls + ".")
-            if name not in todo:
-                todo.append(name)
-    real = [r for r in failed if r[1] == "fail"]
-    parts = []
-    if real:
-        parts.append(f"{len(real)} of {total} failed: {_describe(real)}")
-    if todo:
-        parts.append(f"{' and '.join(todo)} not implemented yet")
-    passed = total - len(failed)
-    text = "; ".join(parts)
-    if not real and passed:
-        text += f" ({passed} of {total} checks pass)"
-    return False, text
-
-
-def _next_step(classes: list[str]) -> str:
-    results = Kata.results
-    for name in ("layers", "optimizer"):
-        if name in Kata.errors and any(MODULE_OF_CLASS[c] == name for c in classes):
-            return f"fix {Kata.show(name + '.py')} so that it loads: {Kata.errors[name]}"
-    for cls in classes:
-        for _, kind, detail, test in results[cls]:
-            if kind == "missing":
-                return detail
-            if kind == "fail":
-                file = next(f for f, c in CLASS_OF_FILE.items() if c == cls)
-                return (f"fix {cls}: the failure of {test} above says what to change; "
-                        f"rerun with  pytest tests/{file}")
-    for cls in classes:
-        for _, kind, method, _ in results[cls]:
-            if kind == "todo":
-                where = Kata.show(MODULE_OF_CLASS.get(method.split(".")[0], "layers") + ".py")
-                verb = "start with" if method == f"{ORDER[0]}.forward" else "implement"
-                return f"{verb} {method} in {where}, then run the tests again"
-    return "every public check passes. The grader runs more cases than these."
+def _where(cls: str) -> str:
+    return Kata.show(MODULE_OF_CLASS[cls] + ".py")
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     # A wrapper around pytest's own summary, so that this comes last,
-    # right above the final "N passed, M failed" line.
+    # right above the final "N passed, M failed" line. Every class is listed:
+    # one that did not run (a -k filter, one file, Ctrl-C) says so.
     yield
-    classes = [cls for cls in ORDER if Kata.results.get(cls)]
-    if not classes:
+    if Kata.folder is None:
         return
     tr = terminalreporter
     tr.write_sep("=", "kata progress")
-    width = max(len(c) for c in classes)
-    for cls in classes:
-        ok, text = _status(cls, Kata.results[cls])
-        tr.write_line(f"{cls:<{width}}  {_mark(ok, sys.stdout)} {text}",
-                      green=ok, red=not ok)
-    tr.write_line(f"Next: {_next_step(classes)}", bold=True)
+    width = max(len(c) for c in ORDER)
+    table = []
+    for cls in ORDER:
+        results = Kata.results.get(cls, [])
+        if not results and MODULE_OF_CLASS[cls] in Kata.errors:
+            error = Kata.errors[MODULE_OF_CLASS[cls]]
+            results = [("load", "load", f"fix {_where(cls)} so that it loads: {error}")]
+        table.append((cls, results, len(CHECKS[cls])))
+        ok, text = status(cls, results, len(CHECKS[cls]))
+        tr.write_line(f"{cls:<{width}}  {mark(ok, sys.stdout)} {text}", green=ok, red=not ok)
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        tr.write_line("interrupted: the classes and checks marked 'not run' did not run",
+                      yellow=True)
+    tr.write_line(f"Next: {next_step(table, _where, _rerun)}", bold=True)
 
 
 def pytest_collection_modifyitems(session, config, items):

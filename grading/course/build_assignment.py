@@ -3,11 +3,13 @@
     python -m grading.course.build_assignment           # (re)write the notebook
     python -m grading.course.build_assignment --check   # exit 1 if it is missing or stale
 
-Output: grading/course/source/backprop/backprop.ipynb. For each class it holds a
-markdown explanation, a solution cell (the class copied from solutions/, with its
-BEGIN/END SOLUTION markers: nbgrader's ClearSolutions turns those regions into
-stubs), a cell of visible checks, and one autograded test cell whose hidden part
-asks `python -m grading nbcell CLASS` for the score.
+Output: grading/course/source/backprop/backprop.ipynb. A collapsed, read-only helper
+cell holds the public suite's check modules (tests/kata_*.py, gradcheck.py). For each
+class: a markdown explanation, a solution cell (the class copied from solutions/, with
+its BEGIN/END SOLUTION markers: nbgrader's ClearSolutions turns those regions into
+stubs), and one autograded test cell: it prints the class's visible checks (and fails
+them under `nbgrader validate`), and its hidden part asks `python -m grading nbcell
+CLASS` for the score. A last cell sums up every class, as `make test` does.
 """
 import argparse
 import difflib
@@ -28,19 +30,9 @@ SUBPROCESS_TIMEOUT = 25       # seconds; below nbgrader's per-cell Execute.timeo
 # first test cell of a notebook grades all four classes (the others read the result
 # from the nbcell cache), so even four endless loops stay far below SUBPROCESS_TIMEOUT.
 NBCELL_TIMEOUT = 3
-# Seconds a visible check gives one call into the student's code before stopping it.
-# The checks run in the kernel at autograde time and again when the grader loads the
-# notebook's cells; without a limit an endless loop hangs both (nbgrader waits for its
-# 30 s cell timeout, the grader's loading times out and every class scores 0).
-CHECK_CALL_LIMIT = 1
 # (solution file, class) in notebook order
 CLASSES = [("layers.py", "MatMul"), ("layers.py", "Sigmoid"),
            ("layers.py", "Affine"), ("optimizer.py", "SGD")]
-# The visible-check cells are read-only for Jupyter but carry no nbgrader
-# "locked" flag: nbgrader 0.9.6 crashes (KeyError in OverwriteCells.add_missing_grade_cells)
-# when a deleted test cell follows a locked read-only cell. See the report.
-LOCK_CHECK_CELLS = False
-
 SCHEMA_VERSION = 3
 
 
@@ -91,7 +83,8 @@ def hidden_test_code(class_name, points=POINTS, timeout=SUBPROCESS_TIMEOUT,
     It runs `python -I -m grading nbcell CLASS` in the kernel's working directory
     (the submission folder), prints the grader's feedback text to stdout, and
     leaves a plain float in [0, points] as the cell's value. Any failure prints a
-    message and scores 0.0. Standard library only; nothing is written to stderr.
+    message and scores 0.0. Standard library only; nothing is written to stderr. It leaves
+    the score in _hidden_score, which the cell's last line makes its value.
 
     `-I` keeps the submission folder off the grader's sys.path (a submitted json.py
     or grading/ would be imported otherwise) and ignores PYTHON* variables; the few
@@ -121,119 +114,64 @@ except Exception as _exc:
     print("{class_name}: the grader could not run (%s); this part scores 0." % type(_exc).__name__)
 if not _score >= 0.0:  # NaN; nbgrader would count it as full marks
     _score = 0.0
-float(min(max(_score, 0.0), {float(points)!r}))'''
+_hidden_score = float(min(max(_score, 0.0), {float(points)!r}))'''
 
 
 def test_cell_source(class_name):
-    return (f"# 채점할 때 이 칸에서 {class_name} 의 숨은 테스트가 실행됩니다. "
-            f"/ The hidden tests for {class_name} run in this cell at grading time.\n"
+    """The class's check cell. Run by hand (Run All) it prints the class's state; under
+    `nbgrader validate` a class that fails raises with the same text, so Validate fails
+    and says why. Under autograde the hidden tests set _hidden_score, which is the cell's
+    value (its score) and the visible check is not called at all."""
+    return (f"# 읽기 전용 칸: {class_name} 검사. 채점 때는 숨은 테스트도 이 칸에서 실행됩니다.\n"
+            f"# Read-only cell: checks {class_name}. At grading time the hidden tests run here too.\n"
+            "_hidden_score = None\n"
             "### BEGIN HIDDEN TESTS\n"
             f"{hidden_test_code(class_name)}\n"
-            "### END HIDDEN TESTS")
+            "### END HIDDEN TESTS\n"
+            f"{check_call(class_name)} if _hidden_score is None else _hidden_score")
 
 
-# --- visible checks ------------------------------------------------------------------
+# --- the checks: the public suite's own modules, embedded ------------------------------
 
-# Every failure surfaces as AssertionError (or the stub's NotImplementedError). A call
-# that runs longer than CHECK_CALL_LIMIT seconds is stopped by an alarm signal where the
-# system has one (not on Windows; only in the main thread), instead of hanging the kernel.
-CHECK_PRELUDE = f'''\
-import signal as _signal, threading as _threading
-
-def _stop(signum, frame):
-    raise TimeoutError("no answer within {CHECK_CALL_LIMIT} s: an endless loop?")
-
-def _call(what, fn, *args):
-    _timed = (hasattr(_signal, "setitimer")
-              and _threading.current_thread() is _threading.main_thread())
-    if _timed:
-        _old = _signal.signal(_signal.SIGALRM, _stop)
-        _signal.setitimer(_signal.ITIMER_REAL, {CHECK_CALL_LIMIT})
-    try:
-        return fn(*args)
-    except NotImplementedError:
-        raise
-    except Exception as exc:
-        raise AssertionError(f"{{what}} raised {{type(exc).__name__}}: {{exc}}") from exc
-    finally:
-        if _timed:
-            _signal.setitimer(_signal.ITIMER_REAL, 0)
-            _signal.signal(_signal.SIGALRM, _old)
-
-def _same(what, got, want):
-    assert isinstance(got, np.ndarray), f"{{what}}: expected a numpy array, got {{type(got).__name__}}"
-    assert got.shape == np.shape(want), f"{{what}}: expected shape {{np.shape(want)}}, got {{got.shape}}"
-    assert np.allclose(got, want), f"{{what}}: expected\\n{{np.asarray(want)}}\\ngot\\n{{got}}"
-'''
-
-CHECKS = {
-    "MatMul": '''
-# x: (1, 3), W: (3, 2)  ->  out: (1, 2)
-_W = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
-_x = np.array([[1.0, 0.0, -1.0]])
-_layer = _call("MatMul(W)", MatMul, _W.copy())
-_dW_array = _layer.grads[0]
-_same("MatMul.forward(x)", _call("MatMul.forward", _layer.forward, _x), [[-4.0, -4.0]])
-_same("MatMul.backward(dout) (dx)", _call("MatMul.backward", _layer.backward, np.ones((1, 2))),
-      [[3.0, 7.0, 11.0]])
-_same("MatMul.grads[0] (dW)", _layer.grads[0], [[1.0, 1.0], [0.0, 0.0], [-1.0, -1.0]])
-assert _layer.grads[0] is _dW_array, "MatMul.backward must write into grads[0][...], not replace it"
-print("MatMul: visible checks passed / 보이는 검사 통과")
-''',
-    "Sigmoid": '''
-_x = np.array([[0.0, 2.0], [-2.0, 0.0]])
-_layer = _call("Sigmoid()", Sigmoid)
-_out = _call("Sigmoid.forward", _layer.forward, _x)
-_same("Sigmoid.forward(x)", _out, [[0.5, 0.88079708], [0.11920292, 0.5]])
-_dx = _call("Sigmoid.backward", _layer.backward, np.ones_like(_x))
-assert isinstance(_dx, np.ndarray) and _dx.shape == _x.shape, \\
-    f"Sigmoid.backward: expected an array of shape {_x.shape}, got {type(_dx).__name__}"
-_same("Sigmoid.backward(ones) at x = 0 (y = 0.5)", _dx * (_x == 0), [[0.25, 0.0], [0.0, 0.25]])
-# numerical derivative of forward: a small central difference
-_h = 1e-5
-_up = _call("Sigmoid.forward", _call("Sigmoid()", Sigmoid).forward, _x + _h)
-_down = _call("Sigmoid.forward", _call("Sigmoid()", Sigmoid).forward, _x - _h)
-_same("Sigmoid.backward(ones) vs numerical derivative", _dx, (_up - _down) / (2 * _h))
-print("Sigmoid: visible checks passed / 보이는 검사 통과")
-''',
-    "Affine": '''
-# x: (2, 3), W: (3, 2), b: (2,)  ->  out: (2, 2)
-_W = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
-_b = np.array([10.0, 20.0])
-_x = np.array([[1.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
-_layer = _call("Affine(W, b)", Affine, _W.copy(), _b.copy())
-_dW_array, _db_array = _layer.grads
-_same("Affine.forward(x)", _call("Affine.forward", _layer.forward, _x), [[6.0, 16.0], [13.0, 24.0]])
-_same("Affine.backward(dout) (dx)", _call("Affine.backward", _layer.backward, np.ones((2, 2))),
-      [[3.0, 7.0, 11.0], [3.0, 7.0, 11.0]])
-_same("Affine.grads[0] (dW)", _layer.grads[0], [[1.0, 1.0], [1.0, 1.0], [-1.0, -1.0]])
-_same("Affine.grads[1] (db, a sum over the batch)", _layer.grads[1], [2.0, 2.0])
-assert _layer.grads[0] is _dW_array and _layer.grads[1] is _db_array, \\
-    "Affine.backward must write into grads[0][...] and grads[1][...], not replace them"
-print("Affine: visible checks passed / 보이는 검사 통과")
-''',
-    "SGD": '''
-_params = [np.array([1.0, 2.0]), np.array([[3.0]])]
-_grads = [np.array([10.0, -10.0]), np.array([[1.0]])]
-_arrays = list(_params)
-_call("SGD.update", _call("SGD(lr=0.1)", SGD, 0.1).update, _params, _grads)
-assert all(p is a for p, a in zip(_params, _arrays)), \\
-    "SGD.update must change the arrays in place (params[i] -= ...), not put new ones in the list"
-_same("params[0] after one step", _params[0], [0.0, 3.0])
-_same("params[1] after one step", _params[1], [[2.9]])
-_same("grads[0] (must not change)", _grads[0], [10.0, -10.0])
-print("SGD: visible checks passed / 보이는 검사 통과")
-''',
-}
+# The notebook checks each class with the very code `make test` runs (tests/kata_*.py and
+# gradcheck.py): the helper cell holds their sources and makes modules of them, so both
+# speak with one voice, and `--check` (selftest) notices when the notebook falls behind.
+CHECK_MODULES = ["gradcheck", "kata_guard", "kata_checks", "kata_sgd", "kata_progress"]
+TESTS = REPO / "tests"
 
 
-def checks_source(class_name):
-    return (f"# {class_name}: 보이는 검사 (채점에는 쓰이지 않습니다) "
-            "/ visible checks (not graded)\n" + CHECKS[class_name].rstrip("\n"))
+def helpers_source(tests_dir=TESTS):
+    """The helper cell: each module of CHECK_MODULES made from its embedded source."""
+    parts = [
+        "# 읽기 전용 칸 (접혀 있음): 검사 코드입니다. 실행만 하면 됩니다. "
+        "/ Read-only cell (collapsed): the checks' code, the same as `make test`'s tests/. "
+        "Run it; no need to read it.",
+        "import sys as _sys, types as _types",
+        "",
+        "",
+        "def _kata_module(name, source):",
+        "    module = _types.ModuleType(name)",
+        "    module.__file__ = name + \".py\"",
+        "    _sys.modules[name] = module",
+        "    exec(compile(source, module.__file__, \"exec\"), module.__dict__)",
+        "    return module",
+        "",
+    ]
+    for name in CHECK_MODULES:
+        text = (Path(tests_dir) / f"{name}.py").read_text(encoding="utf-8").rstrip("\n")
+        if "\'\'\'" in text or text.endswith("\\"):
+            raise ValueError(f"tests/{name}.py cannot be embedded in a raw \'\'\' string")
+        target = "kata = " if name == CHECK_MODULES[-1] else ""
+        parts.append(f"{target}_kata_module({name!r}, r\'\'\'{text}\n\'\'\')")
+    return "\n".join(parts)
 
 
-HELPERS_SOURCE = ("# 보이는 검사가 쓰는 도우미입니다. 위의 칸 다음에 실행하세요. / Helpers for the "
-                  "visible checks: run this cell after the one above.\n" + CHECK_PRELUDE.rstrip("\n"))
+def check_call(class_name):
+    return f'kata.check("{class_name}", globals())'
+
+
+SUMMARY_SOURCE = ("# 읽기 전용 칸: 모든 클래스의 상태와 다음 할 일. / Read-only cell: every class's "
+                  "state, and what to do next.\nkata.summary(globals())")
 
 
 # --- the teaching text ---------------------------------------------------------------
@@ -245,22 +183,33 @@ INTRO = """\
 
 **KO.** 이 노트북에서는 신경망의 계층 세 개(MatMul, Sigmoid, Affine)와 옵티마이저
 하나(SGD)를 직접 구현합니다. `# YOUR CODE HERE` 와 `raise NotImplementedError()`
-를 지우고 코드를 쓰세요. 각 클래스 아래의 *보이는 검사* 칸을 실행하면 바로 확인할
-수 있습니다. 채점은 그 아래 칸에서 숨은 테스트로 하며, 클래스마다 25점입니다.
+를 지우고 코드를 쓰세요. 각 클래스 바로 아래의 *검사 칸*이 그 클래스를 검사해 결과를
+보여 주고, 맨 끝 칸이 모든 클래스의 상태와 다음 할 일을 보여 줍니다 (`make test`와 같은
+검사, 같은 메시지). 채점은 숨은 테스트로 하며 클래스마다 25점입니다. 도구 모음의
+**Validate** 버튼은 검사를 통과하지 못한 클래스를 알려 줍니다.
 
 **EN.** You will write three layers (MatMul, Sigmoid, Affine) and one optimizer
 (SGD). Replace each `# YOUR CODE HERE` / `raise NotImplementedError()` with your
-code. Run the *visible checks* cell below each class to test it right away. The
-grade comes from hidden tests that run in the cell after it: 25 points per class.
+code. The *check cell* right below each class checks it and prints what it found; the
+last cell shows every class's state and what to do next (the same checks and messages
+as `make test`). The grade comes from hidden tests: 25 points per class. The
+**Validate** button names the classes that do not pass their checks yet.
+
+Cells marked *read-only* in their first line cannot be edited. / 첫 줄에 *읽기 전용*이라고
+쓰인 칸은 수정할 수 없습니다.
 
 Every layer shares one interface / 모든 계층의 공통 인터페이스:
 `params` (list of parameter arrays), `grads` (gradients, same shapes),
 `forward(x)`, `backward(dout)`."""
 
 IMPORTS_MD = """\
-먼저 NumPy를 불러옵니다. 이 칸은 수정할 수 없습니다. 노트북을 다시 열면 이 칸부터 실행하세요.
+먼저 NumPy와 검사 코드를 불러옵니다 (둘 다 읽기 전용, 검사 코드 칸은 접혀 있습니다). 노트북을 다시
+열면 **Kernel → Restart Kernel and Run All Cells…** 로 처음부터 실행하세요.
 
-First, NumPy. This cell is read-only; run it first whenever you reopen the notebook."""
+First, NumPy and the checks' code (both read-only; the checks' cell is collapsed). Whenever
+you reopen the notebook, run it from the top: **Kernel → Restart Kernel and Run All Cells…**"""
+
+IMPORTS_SOURCE = "# 읽기 전용 칸 / Read-only cell\nimport numpy as np"
 
 GRAPH_MD = """\
 ## 계산 그래프 / The computational graph
@@ -313,17 +262,17 @@ swap in a new array that the optimizer never sees. / `grads[0] = dW` 처럼 새 
 
 **KO.** 시그모이드 y = 1 / (1 + exp(-x)) 는 원소별로 적용됩니다. 미분은 출력으로
 깔끔하게 쓸 수 있습니다: dy/dx = y (1 - y). 그래서 순전파에서 **출력** y를 저장해
-두면 역전파는 `dout * y * (1 - y)` 한 줄이면 됩니다. 매개변수가 없으므로 params와
-grads는 빈 리스트입니다.
+두면 역전파는 dout에 이 국소 미분을 원소별로 곱하기만 하면 됩니다. 매개변수가 없으므로
+params와 grads는 빈 리스트입니다.
 
 **EN.** The sigmoid y = 1 / (1 + exp(-x)) acts element by element. Its derivative is
 neatest in terms of the output: dy/dx = y (1 - y). So forward keeps the **output** y,
 and backward multiplies dout by that local derivative. No parameters: params and
 grads stay empty lists.
 
-The visible checks compare your backward with a numerical derivative of your forward
-(a small central difference), the usual way to test a backward pass. / 보이는 검사는
-역전파 결과를 순전파의 수치 미분(중심 차분)과 비교합니다.""",
+The checks compare your backward with a numerical derivative of your forward (a small
+central difference), the usual way to test a backward pass. / 검사 칸은 역전파 결과를
+순전파의 수치 미분(중심 차분)과 비교합니다.""",
     "Affine": """\
 ## Affine 계층 / The Affine layer
 
@@ -369,13 +318,15 @@ must stay unchanged.""",
 OUTRO = """\
 ## 마무리 / Wrapping up
 
-**KO.** 네 클래스를 모두 구현하고 보이는 검사를 통과했다면 노트북을 저장하고 제출하세요.
-채점은 제출한 노트북의 코드로 다시 실행되므로, 위에서부터 차례로 실행해도 오류가 없는지
-마지막으로 확인하세요 (Kernel → Restart & Run All).
+**KO.** 아래 칸은 네 클래스의 상태와 다음 할 일을 보여 줍니다 (`make test`의 요약과 같습니다).
+모두 ✓ 이면 노트북을 저장하고 제출하세요. 채점은 제출한 노트북을 처음부터 다시 실행하므로,
+**Kernel → Restart Kernel and Run All Cells…** 로 위에서부터 오류 없이 실행되는지 확인하고,
+도구 모음의 **Validate** 로도 확인하세요.
 
-**EN.** Once all four classes pass their visible checks, save and submit. Grading
-re-runs the submitted notebook from the top, so check it runs cleanly in order first
-(Kernel → Restart & Run All)."""
+**EN.** The cell below shows the state of all four classes and what to do next (as `make
+test`'s summary does). When all four show ✓, save and submit. Grading re-runs the
+submitted notebook from the top: check that **Kernel → Restart Kernel and Run All
+Cells…** runs cleanly, and press **Validate** in the toolbar."""
 
 
 # --- the notebook ----------------------------------------------------------------------
@@ -402,35 +353,31 @@ def _code(cell_id, text, *, grade_id=None, solution=False, grade=False, locked=F
     return cell
 
 
-def _visible_checks(cell):
+def _not_graded(cell):
     # The grader skips these cells (they only call the student's code, see
     # grading/submissions.py): an endless loop must not cost it a second per load.
     cell.metadata["kata"] = {"role": "visible-checks"}
     return cell
 
 
-def build_notebook(solutions):
+def build_notebook(solutions, tests_dir=TESTS):
     """The source notebook as a NotebookNode; `solutions` maps class name -> class text."""
+    helpers = _not_graded(_code("check-helpers", helpers_source(tests_dir), readonly=True))
+    helpers.metadata["jupyter"] = {"source_hidden": True}
     cells = [_markdown("intro", INTRO),
              _markdown("imports-md", IMPORTS_MD),
-             _code("imports", "import numpy as np", grade_id="imports", locked=True,
-                   readonly=True),
-             _visible_checks(_code("check-helpers", HELPERS_SOURCE, readonly=True)),
+             _code("imports", IMPORTS_SOURCE, grade_id="imports", locked=True, readonly=True),
+             helpers,
              _markdown("graph-md", GRAPH_MD)]
     for _, name in CLASSES:
         key = name.lower()
         cells.append(_markdown(f"{key}-md", CLASS_MD[name]))
         cells.append(_code(f"{key}-solution", solutions[name], grade_id=f"{name}_solution",
                            solution=True))
-        if LOCK_CHECK_CELLS:
-            checks = _code(f"{key}-checks", checks_source(name), grade_id=f"{name}_checks",
-                           locked=True, readonly=True)
-        else:
-            checks = _code(f"{key}-checks", checks_source(name), readonly=True)
-        cells.append(_visible_checks(checks))
         cells.append(_code(f"{key}-tests", test_cell_source(name), grade_id=f"{name}_tests",
                            grade=True, locked=True, points=POINTS, readonly=True))
     cells.append(_markdown("outro", OUTRO))
+    cells.append(_not_graded(_code("summary", SUMMARY_SOURCE, readonly=True)))
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)",
                                  "language": "python", "name": "python3"}
@@ -439,8 +386,8 @@ def build_notebook(solutions):
     return nb
 
 
-def render(solutions_dir=None):
-    text = nbformat.writes(build_notebook(read_solutions(solutions_dir)))
+def render(solutions_dir=None, tests_dir=TESTS):
+    text = nbformat.writes(build_notebook(read_solutions(solutions_dir), tests_dir))
     return text if text.endswith("\n") else text + "\n"
 
 
