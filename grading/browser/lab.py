@@ -92,6 +92,19 @@ def student_extensions_only(home):
         name: False for name in STUDENT_SERVER_DISABLED}}}, indent=2) + "\n")
 
 
+def prepare(work):
+    """`lay_out` and `student_extensions_only` side by side (both mostly wait for Python
+    to start); the student's home."""
+    from concurrent.futures import ThreadPoolExecutor
+    home = Path(work) / STUDENT
+    home.mkdir(parents=True)
+    with ThreadPoolExecutor(2) as pool:
+        extensions = pool.submit(student_extensions_only, home)
+        laid_out = lay_out(work)
+        extensions.result()
+    return laid_out
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

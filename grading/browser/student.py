@@ -83,7 +83,7 @@ class Student:
         return self.page.evaluate("""words => {
             for (const el of document.querySelectorAll('.jp-Cell .jp-OutputArea')) {
                 const text = el.innerText;
-                if (words.every(w => text.includes(w))) { el.scrollIntoView(); return text; }
+                if (words.every(w => text.includes(w))) { el.scrollIntoView({block: 'end'}); return text; }
             }
             return null; }""", words)
 

@@ -23,14 +23,18 @@ def _classes():
     return list(CLASSES)
 
 
-def _reference_notebook(nb):
+WRONG = "sgd_rebinds_loop_name"     # the catalogue's `p = p - lr * g`: one wrong class
+
+
+def _filled_notebook(nb, mistakes=()):
     """The fetched notebook with every solution cell holding the reference class (from
-    solutions/, through the demo's sample of the same name)."""
+    solutions/), or the reference with these catalogue mistakes."""
     import nbformat
     from grading.course import samples
-    complete = next(s for s in samples.build_samples() if s.student == "complete")
-    filled = samples.fill(nbformat.from_dict(nb), complete)
-    return json.loads(nbformat.writes(filled))
+    code = samples.classes_of(samples.with_mistakes(samples.mistake_entries(*mistakes)))
+    sample = samples.Sample("browser", "reference" if not mistakes else ", ".join(mistakes),
+                            code, samples.scores(samples.FULL))
+    return json.loads(nbformat.writes(samples.fill(nbformat.from_dict(nb), sample)))
 
 
 class Steps:
@@ -77,8 +81,7 @@ def browser_student_notebook(problems):
         work = Path(tmp)
         t0 = time.monotonic()
         try:
-            home = lab.lay_out(work)
-            lab.student_extensions_only(home)
+            home = lab.prepare(work)
         except lab.LabError as exc:
             problems.append(str(exc))
             return
@@ -95,7 +98,10 @@ def browser_student_notebook(problems):
                     _student_steps(problems, server, you)
                     family += [p for p in _descendants() if p not in family]
                 finally:
-                    context.close()
+                    try:
+                        context.close()
+                    except Exception as exc:     # noqa: BLE001 - chromium died: say so
+                        problems.append(f"chromium was gone before the end: {exc}")
         except (lab.LabError, student.BrowserError) as exc:
             problems.append(str(exc))
         finally:
@@ -130,7 +136,7 @@ def _student_steps(problems, server, you):
     def run_all_stubs():
         seconds = you.run_all()
         you.save()
-        cells = student.notebook_report(server.read_notebook())
+        cells = student.notebook_report(_saved(server, "stubs-run-all"))
         idle = [c["index"] for c in cells if not c["executed"]]
         problems.expect(not idle, f"Run All on the stubs stopped early: cells {idle} never ran "
                         "(every class must be defined and checked even when an earlier one is "
@@ -157,12 +163,50 @@ def _student_steps(problems, server, you):
         missing = [c for c in classes if c not in text]
         problems.expect(not missing, f"Validate on the stubs does not name {missing}")
 
-    def run_all_reference():
-        server.write_notebook(_reference_notebook(server.read_notebook()))
+    def wrong_answer():
+        from grading.course import samples
+        wrong_class = samples.mistake_entries(WRONG)[0].cls
+        server.write_notebook(_filled_notebook(server.read_notebook(), [WRONG]))
         you.reload()
         seconds = you.run_all()
         you.save()
-        cells = student.notebook_report(server.read_notebook())
+        cells = student.notebook_report(_saved(server, "wrong-sgd-run-all"))
+        idle = [c["index"] for c in cells if not c["executed"]]
+        problems.expect(not idle, f"Run All with a wrong {wrong_class}: cells {idle} never ran")
+        # What the notebook tells the student about the wrong class (printed, or raised):
+        # Validate must say it in the same words.
+        told = [line.strip() for c in cells for line in c["text"].splitlines()
+                if wrong_class in line and len(line.strip()) > 15]
+        problems.expect(told, f"Run All with a wrong {wrong_class}: no output names it")
+        wrong = [c for c in cells if c["errors"] or c["stderr"]]
+        others = [k for k in classes if k != wrong_class
+                  and any(k in line for c in wrong for line in c["errors"])]
+        problems.expect(not others, f"Run All with only {wrong_class} wrong fails for {others} too")
+        summary = you.scroll_to_output(classes)
+        if summary is None:
+            you.scroll_to_first_error()
+        else:
+            print("      summary: " + summary.strip().replace("\n", "\n               ")[:800])
+        you.shot("wrong-sgd-run-all")
+        text, vseconds = you.validate()
+        you.shot("wrong-sgd-validate")
+        you.close_dialog()
+        print(f"      Run All took {seconds:.1f} s; Validate took {vseconds:.1f} s and said: "
+              + _one_line(text)[:1200])
+        problems.expect("Success" not in text, f"Validate says Success with a wrong {wrong_class}")
+        named = [k for k in classes if k in text]
+        problems.expect(named == [wrong_class], f"Validate with only {wrong_class} wrong names "
+                        f"{named}")
+        unsaid = [line for line in told if line not in text]
+        problems.expect(told and len(unsaid) < len(told), "Validate does not say what the "
+                        f"notebook's check says about {wrong_class}: {told[:3]}")
+
+    def run_all_reference():
+        server.write_notebook(_filled_notebook(server.read_notebook()))
+        you.reload()
+        seconds = you.run_all()
+        you.save()
+        cells = student.notebook_report(_saved(server, "reference-run-all"))
         idle = [c["index"] for c in cells if not c["executed"]]
         problems.expect(not idle, f"Run All on the reference: cells {idle} never ran")
         for c in cells:
@@ -191,12 +235,19 @@ def _student_steps(problems, server, you):
         problems.expect(locked, "the notebook has no read-only code cell")
         if not locked:
             return
-        for index in locked[:2]:      # the imports, and the first visible checks
-            before = _source(nb["cells"][index])
+        silent = [i for i in locked if not any(
+            w in (_source(nb["cells"][i]).splitlines() or [""])[0].lower()
+            for w in ("read-only", "읽기 전용"))]
+        problems.expect(not silent, f"read-only cells {silent} do not say so in their first line")
+        # The first read-only cell (the imports) and the first graded one (a check cell:
+        # what a student would most like to change). Collapsed cells are not typed into.
+        graded = [i for i in locked if nb["cells"][i]["metadata"].get("nbgrader", {}).get("grade")]
+        probes = sorted({locked[0], *graded[:1]})
+        for index in probes:
             _, shown, mode = you.type_into_cell(index, READ_ONLY_PROBE)
             problems.expect("tampered" not in shown, f"typing into read-only cell {index} "
                             f"changed its text ({mode} mode): {shown[:200]!r}")
-            if index == locked[0]:
+            if index == probes[0]:
                 you.shot("read-only-refused")
             you.page.keyboard.press("Escape")
         you.save()
@@ -204,15 +255,25 @@ def _student_steps(problems, server, you):
         changed = [i for i in locked if _source(after["cells"][i]) != _source(nb["cells"][i])]
         problems.expect(len(after["cells"]) == len(nb["cells"]) and not changed,
                         f"after typing into read-only cells the saved notebook changed: {changed}")
-        print(f"      typed {READ_ONLY_PROBE!r} into read-only cells {locked[:2]}: "
+        print(f"      typed {READ_ONLY_PROBE!r} into read-only cells {probes}: "
               + ("refused" if not changed else "ACCEPTED"))
 
     steps("1. the fetched notebook opens, student tools only", opens)
     steps("2. Run All on the stubs shows every class's state", run_all_stubs)
     steps("3. Validate on the stubs fails and names the classes", validate_stubs)
-    steps("4. the reference in the solution cells: Run All passes, no stderr", run_all_reference)
-    steps("5. Validate on the reference succeeds", validate_reference)
-    steps("6. typing into a read-only cell is refused", read_only)
+    steps(f"4. one wrong class ({WRONG}): Run All and Validate say the same", wrong_answer)
+    steps("5. the reference in the solution cells: Run All passes, no stderr", run_all_reference)
+    steps("6. Validate on the reference succeeds", validate_reference)
+    steps("7. typing into a read-only cell is refused", read_only)
+
+
+def _saved(server, name):
+    """The notebook as the browser saved it (read through the contents API), also kept
+    next to the screenshots as `name`.ipynb."""
+    nb = server.read_notebook()
+    (SHOTS / f"{name}.ipynb").write_text(json.dumps(nb, ensure_ascii=False, indent=1),
+                                         encoding="utf-8")
+    return nb
 
 
 def _source(cell):
