@@ -60,9 +60,19 @@ class Student:
         self.page.goto(self.lab.url(f"lab/tree/{path}?token={self.lab.token}"))
         self._wait_notebook()
 
-    def reload(self):
-        self.page.reload()
-        self._wait_notebook()
+    def reload_from_disk(self):
+        """File > Reload Notebook from Disk (confirmed if asked), for a notebook written
+        through the contents API without outputs: done when no cell shows a count."""
+        self.page.locator(".lm-MenuBar-itemLabel", has_text="File").first.click()
+        self.page.locator(".lm-Menu-item", has_text="Reload Notebook from Disk").first.click()
+        dialog = self.page.locator(".jp-Dialog .jp-mod-accept")
+        try:
+            dialog.click(timeout=1500)
+        except Exception:           # noqa: BLE001 - not dirty: no question asked
+            pass
+        self.page.wait_for_function(
+            "() => ![...document.querySelectorAll('.jp-InputPrompt')].some(e => /\\d/.test(e.textContent))",
+            timeout=RUN_TIMEOUT)
 
     def _wait_notebook(self):
         self.page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=RUN_TIMEOUT)
@@ -77,6 +87,23 @@ class Student:
         items = self.page.locator(".lm-Menu .lm-Menu-itemLabel").all_inner_texts()
         self.page.keyboard.press("Escape")
         return [i.strip() for i in items if i.strip()]
+
+    def open_assignments(self):
+        """Nbgrader > Assignment List: nbgrader's Assignments panel in a new tab; the text of
+        its "Downloaded assignments" list once it has loaded."""
+        self.page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").first.click()
+        self.page.locator(".lm-Menu-item", has_text="Assignment List").first.click()
+        fetched = self.page.locator("#fetched_assignments_list")
+        fetched.wait_for()
+        self.page.wait_for_function(
+            "() => { const l = document.querySelector('#fetched_assignments_list_loading');"
+            " return l && l.hidden; }")
+        return fetched.inner_text()
+
+    def close_tab(self, label):
+        tab = self.page.locator(".lm-DockPanel .lm-TabBar-tab", has_text=label).first
+        tab.locator(".lm-TabBar-tabCloseIcon").click()
+        tab.wait_for(state="detached")
 
     def scroll_to_output(self, words):
         """Scroll the first output area showing every word into view; its text, or None."""

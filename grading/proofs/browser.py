@@ -11,11 +11,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from grading.course.loop import ASSIGNMENT, COURSE_ID
 from grading.proofs import ROOT, step
 
 SHOTS = ROOT / "build" / "browser"
 BUDGET = 180            # seconds: after this, the remaining steps fail as "not run" (selftest: 5 min)
 READ_ONLY_PROBE = "tampered = 1  # 학생이 쓴 글 "    # typed into a read-only cell
+# Words of a check that did not pass, in either language.
+FAILURE_WORDS = ("✗", "fail", "error", "not implemented", "실패", "구현하지", "통과하지")
 
 
 def _classes():
@@ -28,13 +31,17 @@ WRONG = "sgd_rebinds_loop_name"     # the catalogue's `p = p - lr * g`: one wron
 
 def _filled_notebook(nb, mistakes=()):
     """The fetched notebook with every solution cell holding the reference class (from
-    solutions/), or the reference with these catalogue mistakes."""
+    solutions/), or the reference with these catalogue mistakes; no outputs."""
     import nbformat
     from grading.course import samples
     code = samples.classes_of(samples.with_mistakes(samples.mistake_entries(*mistakes)))
     sample = samples.Sample("browser", "reference" if not mistakes else ", ".join(mistakes),
                             code, samples.scores(samples.FULL))
-    return json.loads(nbformat.writes(samples.fill(nbformat.from_dict(nb), sample)))
+    filled = samples.fill(nbformat.from_dict(nb), sample)
+    for cell in filled.cells:        # as if never run: the page shows when it has reloaded
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return json.loads(nbformat.writes(filled))
 
 
 class Steps:
@@ -119,10 +126,10 @@ def _student_steps(problems, server, you):
     from grading.browser import lab, student
     classes = _classes()
     steps = Steps(problems, you)
-    state = {}
 
     def opens():
         you.open_notebook(lab.NOTEBOOK)
+        you.shot("opened")
         items = you.menu_items("Nbgrader")
         problems.expect(not any(w in " ".join(items) for w in ("Formgrader", "Create")),
                         f"the student's Nbgrader menu offers instructor tools: {items}")
@@ -131,7 +138,13 @@ def _student_steps(problems, server, you):
             problems.append("the student's server answers /formgrader")
         except lab.LabError:
             pass
-        you.shot("opened")
+        fetched = you.open_assignments()
+        you.shot("assignments-panel")
+        you.close_tab("Assignments")
+        problems.expect(ASSIGNMENT in fetched and COURSE_ID in fetched, "the Assignments panel "
+                        f"does not list {ASSIGNMENT} ({COURSE_ID}) as downloaded: {fetched!r}")
+        print(f"      Nbgrader menu: {items}; Assignments panel, downloaded: "
+              + _one_line(fetched))
 
     def run_all_stubs():
         seconds = you.run_all()
@@ -167,7 +180,7 @@ def _student_steps(problems, server, you):
         from grading.course import samples
         wrong_class = samples.mistake_entries(WRONG)[0].cls
         server.write_notebook(_filled_notebook(server.read_notebook(), [WRONG]))
-        you.reload()
+        you.reload_from_disk()
         seconds = you.run_all()
         you.save()
         cells = student.notebook_report(_saved(server, "wrong-sgd-run-all"))
@@ -202,11 +215,17 @@ def _student_steps(problems, server, you):
                         f"notebook's check says about {wrong_class}: {told[:3]}")
 
     def run_all_reference():
-        server.write_notebook(_filled_notebook(server.read_notebook()))
-        you.reload()
+        filled = _filled_notebook(server.read_notebook())
+        server.write_notebook(filled)
+        you.reload_from_disk()
         seconds = you.run_all()
         you.save()
-        cells = student.notebook_report(_saved(server, "reference-run-all"))
+        saved = _saved(server, "reference-run-all")
+        cells = student.notebook_report(saved)
+        lost = [i for i, (a, b) in enumerate(zip(filled["cells"], saved["cells"]))
+                if _source(a) != _source(b)]
+        problems.expect(not lost and len(filled["cells"]) == len(saved["cells"]),
+                        f"the page did not take the reference: cells {lost} differ from it")
         idle = [c["index"] for c in cells if not c["executed"]]
         problems.expect(not idle, f"Run All on the reference: cells {idle} never ran")
         for c in cells:
@@ -214,10 +233,14 @@ def _student_steps(problems, server, you):
                             f"raised {c['errors']}")
             problems.expect(not c["stderr"], f"Run All on the reference: cell {c['index']} "
                             "wrote to stderr: " + _one_line("".join(c["stderr"]))[:300])
+            # A check may print its verdict instead of raising: none may say "failed".
+            bad = [line.strip() for line in c["text"].splitlines()
+                   if any(w in line.lower() for w in FAILURE_WORDS)]
+            problems.expect(not bad, f"Run All on the reference: cell {c['index']} says "
+                            + " / ".join(bad[:3])[:300])
         if you.scroll_to_output(classes) is None:
             you.page.keyboard.press("Control+End")
         you.shot("reference-run-all")
-        state["cells"] = cells
         print(f"      Run All took {seconds:.1f} s")
 
     def validate_reference():
