@@ -154,18 +154,16 @@ class Student:
         self.page.locator(".jp-Dialog").wait_for(state="detached")
 
     def type_into_cell(self, index, text):
-        """Click into the editor of code cell `index` (0-based among all cells), type
-        `text`; (the editor's text before, after, the notebook's mode while typing)."""
+        """Click into the editor of cell `index` (among all cells) and type `text`; (the
+        editor's text afterwards, the notebook's mode while typing: edit or command)."""
         cell = self.page.locator(".jp-Notebook .jp-Cell").nth(index)
         cell.scroll_into_view_if_needed()
         editor = cell.locator(".cm-content")
-        before = editor.inner_text()
         editor.click()
-        mode = self.page.evaluate(
-            "() => document.querySelector('.jp-Notebook').classList.contains('jp-mod-editMode') ? 'edit' : 'command'")
+        mode = self.page.evaluate("() => document.querySelector('.jp-Notebook')"
+                                  ".classList.contains('jp-mod-editMode') ? 'edit' : 'command'")
         self.page.keyboard.type(text)
-        after = editor.inner_text()
-        return before, after, mode
+        return editor.inner_text(), mode
 
 
 def notebook_report(nb):
