@@ -38,17 +38,22 @@ def browser_student_notebook(problems):
             return
         print(f"   released, fetched into a student's home with nbgrader's student extensions "
               f"only ({time.monotonic() - t0:.1f} s)", flush=True)
-        family = []
+        family = {}         # every process seen under this one, and its name
+
+        def seen():
+            family.update({p: _name(p) for p in _descendants() if p not in family})
+
         try:
             with lab.StudentLab(home) as server, sync_playwright() as pw:
+                seen()
                 context = student.launch(pw, student.new_profile(work))
                 try:
+                    seen()
                     page = context.pages[0] if context.pages else context.new_page()
                     you = student.Student(page, server, ARTIFACTS)
-                    family = _descendants()
                     walk.Walk(problems, server, you, ARTIFACTS).run()
-                    family += [p for p in _descendants() if p not in family]
                 finally:
+                    seen()
                     try:
                         context.close()
                     except Exception as exc:     # noqa: BLE001 - chromium died: say so
@@ -62,8 +67,8 @@ def browser_student_notebook(problems):
     alive = _still_running(family)
     problems.expect(not alive, "processes the browser step started are still running: "
                     + ", ".join(alive))
-    print(f"   every process it started has ended ({len(family)} checked: JupyterLab, kernels, "
-          "chromium, playwright's driver)", flush=True)
+    names = sorted(set(family.values()))
+    print(f"   every process it started has ended: {len(family)} ({', '.join(names)})", flush=True)
 
 
 def _descendants():
@@ -85,3 +90,10 @@ def _still_running(family):
         except psutil.Error:
             pass
     return alive
+
+
+def _name(process):
+    try:
+        return process.name()
+    except Exception:                # noqa: BLE001 - psutil.Error: gone, name unknown
+        return "?"
