@@ -87,7 +87,7 @@ def interface(cls, Layer):
     given = {"MatMul": [("W", W)], "Affine": [("W", W), ("b", b)], "Sigmoid": []}[cls]
     names = "[" + ", ".join(n for n, _ in given) + "]"
     for attr, value in (("params", params), ("grads", grads)):
-        if not isinstance(value, list) or len(value) != len(given):
+        if not isinstance(value, (list, tuple)) or len(value) != len(given):
             fail(f"{cls}.{attr} should be a list of {len(given)} arrays ({attr} = "
                  f"{names if attr == 'params' else 'one gradient per parameter'}), got {value!r:.60}",
                  f"{cls}.{attr}는 배열 {len(given)}개의 리스트여야 합니다")
@@ -105,12 +105,21 @@ def interface(cls, Layer):
         if g is params[i] or np.shares_memory(g, params[i]):
             fail(f"{cls}.grads[{i}] is the same array as params[{i}]: the gradient needs an "
                  "array of its own", f"{cls}.grads[{i}]가 params[{i}]와 같은 배열입니다. 따로 만드세요")
+    if given:   # float32 parameters, as the book's later chapters use: grads follow them
+        small = make(cls, Layer, W.astype(np.float32), b.astype(np.float32))
+        for i, g in enumerate(attribute(small, "grads", cls)):
+            if getattr(g, "dtype", None) != np.float32:
+                fail(f"{cls}.grads[{i}] has dtype {getattr(g, 'dtype', type(g).__name__)} for float32 "
+                     f"parameters: each gradient has its parameter's shape and dtype",
+                     f"float32 매개변수인데 {cls}.grads[{i}]의 dtype이 다릅니다. 기울기는 매개변수와 "
+                     "모양, dtype이 같아야 합니다", f"grads[{i}] dtype differs from params[{i}]")
 
 
 def in_a_model(cls, Layer):
     """The book's TwoLayerNet: gather params and grads with += before the first forward,
-    then forward/backward twice; the gathered arrays must see each backward's result."""
-    x, W, b, dout = data(6, sigmoid=cls == "Sigmoid")
+    then forward/backward on two batches; the gathered arrays must see each backward's
+    result, and the second batch must give what a fresh layer gives."""
+    _, W, b, _ = data(6, sigmoid=cls == "Sigmoid")
     layer = make(cls, Layer, W, b)
     params, grads = [], []
     try:
@@ -123,32 +132,42 @@ def in_a_model(cls, Layer):
     if len(params) != len(grads):
         fail(f"{cls}: {len(params)} params but {len(grads)} grads: one gradient per parameter",
              f"{cls}: params {len(params)}개, grads {len(grads)}개. 매개변수마다 기울기가 하나입니다")
-    results = []
-    for _ in range(2):
-        out = forward(cls, layer, x)
-        dx = backward(cls, layer, dout, x)
-        results.append((np.array(out, dtype=float), np.array(dx, dtype=float),
-                        [np.array(g, dtype=float) for g in grads]))
-    for i, (p, g) in enumerate(zip(params, grads)):
-        if not (isinstance(g, np.ndarray) and g.shape == np.shape(p) and g.dtype == p.dtype):
-            fail(f"{cls}.grads[{i}] does not match params[{i}] after backward: {describe(g)} for a "
-                 f"parameter of shape {np.shape(p)}, dtype {p.dtype}",
-                 f"backward 후 {cls}.grads[{i}]가 params[{i}]와 모양이나 dtype이 다릅니다")
-        if cls != "Sigmoid" and p is not layer.params[i]:
-            fail(f"{cls} replaced params[{i}]: the model's gathered list still holds the old array",
-                 f"{cls}가 params[{i}]를 새 배열로 바꿨습니다. 모델이 모은 리스트는 옛 배열을 들고 있습니다")
-        if not np.any(g) and np.any(layer.grads[i]):
-            fail(f"the model's gathered grads[{i}] stay zero while {cls}.grads[{i}] changes: "
-                 f"backward must write into the array that was there (grads[{i}][...] = ...)",
-                 f"모델이 모은 grads[{i}]는 0인데 {cls}.grads[{i}]만 바뀝니다. 있던 배열에 [...] = 로 쓰세요",
-                 f"grads[{i}] replaced (rebinding)")
-    (out1, dx1, g1), (out2, dx2, g2) = results
-    same = np.allclose(out1, out2) and np.allclose(dx1, dx2) and all(
-        np.allclose(a, c) for a, c in zip(g1, g2))
-    if not same:
-        fail(f"{cls}: the same forward and backward, called twice, give different results: a "
-             "layer must not keep anything between batches (no += into grads, no growing state)",
-             f"{cls}: 같은 forward/backward를 두 번 부르면 결과가 달라집니다. 배치 사이에 값을 쌓지 마세요")
+    first = None
+    for step, (seed, n) in enumerate(((6, N), (8, 2))):   # two batches, of two sizes
+        bx, _, _, bdout = data(seed, n, sigmoid=cls == "Sigmoid")
+        out = forward(cls, layer, bx)
+        if first is None:
+            first = (out, np.array(out, dtype=float, copy=True))
+        dx = backward(cls, layer, bdout, bx)
+        fresh = make(cls, Layer, W, b)      # what a layer that saw only this batch gives
+        want_out, want_dx = forward(cls, fresh, bx), backward(cls, fresh, bdout, bx)
+        for i, (p, g) in enumerate(zip(params, grads)):
+            if not (isinstance(g, np.ndarray) and g.shape == np.shape(p) and g.dtype == p.dtype):
+                fail(f"{cls}.grads[{i}] does not match params[{i}] after backward: {describe(g)} "
+                     f"for a parameter of shape {np.shape(p)}, dtype {p.dtype}",
+                     f"backward 후 {cls}.grads[{i}]가 params[{i}]와 모양이나 dtype이 다릅니다")
+            if p is not layer.params[i]:
+                fail(f"{cls} replaced params[{i}]: the model's gathered list still holds the old array",
+                     f"{cls}가 params[{i}]를 새 배열로 바꿨습니다. 모델이 모은 리스트는 옛 배열을 들고 있습니다")
+            if not np.any(g) and np.any(layer.grads[i]):
+                fail(f"the model's gathered grads[{i}] stay zero while {cls}.grads[{i}] changes: "
+                     f"backward must write into the array that was there (grads[{i}][...] = ...)",
+                     f"모델이 모은 grads[{i}]는 0인데 {cls}.grads[{i}]만 바뀝니다. 있던 배열에 [...] = 로 쓰세요",
+                     f"grads[{i}] replaced (rebinding)")
+        same = (np.allclose(np.asarray(out, float), np.asarray(want_out, float))
+                and np.allclose(np.asarray(dx, float), np.asarray(want_dx, float))
+                and all(np.allclose(g, f) for g, f in zip(grads, fresh.grads)))
+        if step and not np.array_equal(np.asarray(first[0], float), first[1]):
+            fail(f"{cls}.forward changed the output it returned for the previous batch: return a "
+                 "new array on every call (a model keeps each layer's output until backward)",
+                 f"{cls}.forward가 이전 배치에 반환한 출력을 바꿨습니다. 호출마다 새 배열을 반환하세요",
+                 "reuses one output array")
+        if step and not same:
+            fail(f"{cls}: forward and backward on a second batch give other results than a fresh "
+                 "layer's: a layer keeps only what the latest forward gave it (nothing from an "
+                 "earlier batch, no += into grads)",
+                 f"{cls}: 두 번째 배치의 forward/backward 결과가 새 계층의 결과와 다릅니다. 계층은 마지막 "
+                 "forward의 값만 써야 합니다 (이전 배치의 값이나 grads에 += 금지)", "state kept between batches")
 
 
 def unchanged_arguments(cls, Layer):

@@ -106,13 +106,21 @@ def explain(what, exc, context):
                                f"{want} 입니다") + "\n" + shape_mistake(grad, got, want, context.get("dims", {})), \
                         f"{grad} has shape {got}, {grad[1:]} has {want} (written with [...] =)"
         if "matmul" in text or "shapes" in text and "not aligned" in text or "broadcast" in text:
+            if what.endswith(".forward"):
+                rule = ("forward works for a batch of any size N (this one has N="
+                        f"{context.get('dims', {}).get('N')}): is something sized by an earlier "
+                        "batch, or are the operands in the wrong order?",
+                        "forward는 어떤 배치 크기 N에도 동작해야 합니다. 이전 배치 크기로 만든 것이 "
+                        "있거나 피연산자 순서가 틀렸나요?")
+            else:
+                rule = ("each gradient has the shape of its value (dx like x, dW like W, db like "
+                        "b): choose the operands, the transposes and the axis that give those shapes",
+                        "각 기울기는 해당 값과 같은 모양입니다 (dx는 x, dW는 W, db는 b). 그 모양이 "
+                        "나오는 피연산자, 전치, 축을 고르세요")
             return (say(f"{what}: an operation on arrays of mismatched shapes{where}: {text}. "
-                       f"The shapes here: {listing}. Each gradient has the shape of its value "
-                       "(dx like x, dW like W, db like b): choose the operands, the transposes "
-                       "and the axis that give those shapes",
-                       f"{what}: 모양이 맞지 않는 배열 연산입니다. 여기서의 모양: {listing}. 각 기울기는 "
-                       "해당 값과 같은 모양입니다 (dx는 x, dW는 W, db는 b). 그 모양이 나오는 "
-                       "피연산자, 전치, 축을 고르세요"), f"mismatched shapes in {what}{where}")
+                        f"The shapes here: {listing}; {rule[0]}",
+                        f"{what}: 모양이 맞지 않는 배열 연산입니다. 여기서의 모양: {listing}. {rule[1]}"),
+                    f"mismatched shapes in {what}{where}")
     if isinstance(exc, (TypeError, AttributeError)) and "NoneType" in text:
         return say(f"{what}: a value is None{where}: {type(exc).__name__}: {text}. Did forward "
                    "keep what backward needs on self, and does every method return its result?",

@@ -7,7 +7,7 @@ or notrun; detail: the short cause (for todo, the method).
 """
 import os
 import sys
-import textwrap
+import unicodedata
 import warnings
 
 import kata_sgd  # noqa: F401  (registers the SGD checks)
@@ -55,6 +55,8 @@ def status(cls, results, total=None):
         if unrun:
             run = "the 1 check run passes" if len(ran) == 1 else f"the {len(ran)} checks run pass"
             return False, run + more
+        if total == 1:
+            return True, "its one check passes / 검사 1개 통과"
         return True, f"all {total} checks pass / 검사 {total}개 모두 통과"
     for kind in ("load", "missing"):
         found = [r for r in failed if r[1] == kind]
@@ -78,9 +80,11 @@ def status(cls, results, total=None):
     return False, text + more
 
 
-def next_step(table, where, rerun):
+def next_step(table, where, rerun, where_ko=None):
     """table: [(cls, results, total)]; where(cls) -> 'exercises/layers.py' or 'the MatMul
-    cell'; rerun(cls) -> how to run that class's checks again."""
+    cell' (where_ko: the same in Korean, default where); rerun(cls) -> how to run that
+    class's checks again."""
+    where_ko = where_ko or where
     for cls, results, _ in table:
         for label, kind, detail in results:
             if kind in ("load", "missing"):
@@ -89,13 +93,13 @@ def next_step(table, where, rerun):
         for label, kind, detail in results:
             if kind in ("fail", "timeout", "mutation"):
                 return (f"fix {cls}: the failure of '{label}' above says what to change; {rerun(cls)}"
-                        f"\n{cls}를 고치세요: 위의 '{label}' 실패 메시지가 무엇을 바꿀지 알려 줍니다")
+                        f"\n{cls} 클래스를 고치세요: 위의 '{label}' 실패 메시지가 무엇을 바꿀지 알려 줍니다")
     for cls, results, _ in table:
         for label, kind, method in results:
             if kind == "todo":
                 verb = "start with" if method == f"{ORDER[0]}.forward" else "implement"
                 return (f"{verb} {method} in {where(cls)}, then run the checks again"
-                        f"\n{where(cls)}의 {method}를 구현하고 다시 검사하세요")
+                        f"\n{where_ko(cls)}의 {method}를 구현하고 다시 검사하세요")
     unrun = [cls for cls, results, total in table
              if len([r for r in results if r[1] != "notrun"]) < total]
     if unrun:
@@ -117,12 +121,22 @@ class CheckFailed(Exception):
                 for i, line in enumerate(str(self).splitlines())]
 
 
+def _columns(text):
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def _wrap(text, indent):
-    """Lines of at most WIDTH characters: Validate cuts longer ones."""
+    """Lines of at most WIDTH columns (Hangul takes two): Validate cuts long lines."""
     lines = []
     for line in text.splitlines():
-        lines += textwrap.wrap(line, WIDTH, initial_indent=indent,
-                               subsequent_indent=indent + "  ") or [indent]
+        current = indent
+        for word in line.split(" "):
+            if current.strip() and _columns(current) + 1 + _columns(word) > WIDTH:
+                lines.append(current)
+                current = indent + "  " + word
+            else:
+                current += (" " if current.strip() else "") + word
+        lines.append(current)
     return lines
 
 
@@ -158,9 +172,9 @@ def _report(cls, results):
     ok, text = status(cls, [r[:3] for r in results])
     lines = _wrap(f"{cls}: {mark(ok)} {text}", "")
     seen = set()
-    for label, kind, _, message in results:
-        if kind != "pass" and message not in seen:
-            seen.add(message)
+    for label, kind, detail, message in results:
+        if kind != "pass" and (detail or message) not in seen:   # one message per cause
+            seen.add(detail or message)
             lines += _wrap(f"[{label}] {message}", "  ")
     return ok, "\n".join(lines)
 
@@ -170,7 +184,7 @@ def check(cls, namespace):
     that does not pass raises CheckFailed with the same text (Validate fails on it)."""
     __tracebackhide__ = True
     if os.environ.get("NBGRADER_EXECUTION") == "autograde":
-        return None
+        return 0.0   # never reached (the hidden tests set the score); if it were: no points
     ok, text = _report(cls, run_class(cls, namespace))
     print(text)
     if not ok and os.environ.get("NBGRADER_EXECUTION") == "validate":
@@ -191,5 +205,6 @@ def summary(namespace):
         ok, text = status(cls, [r[:3] for r in results])
         lines.append(f"{cls:<{width}}  {mark(ok)} {text}")
     print("진행 상황 / Progress\n" + "\n".join(lines))
-    print("Next / 다음: " + next_step(table, _cell, lambda cls: f"run the {cls} cell and its check cell again"))
+    print("Next / 다음: " + next_step(table, _cell, lambda cls: f"run the {cls} cell and its check "
+                                      "cell again", lambda cls: f"{cls} 칸"))
     return None

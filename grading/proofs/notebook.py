@@ -10,7 +10,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from grading.proofs import PY, ROOT, run, step
+from grading.proofs import PY, run, step
 
 VENV_BIN = str(Path(PY).parent)
 NBGRADER = [PY, "-m", "nbgrader"]
@@ -96,11 +96,13 @@ def notebook_validate(problems):
                     and "MatMul.forward is not implemented yet" in text,
                     "Validate on the stubs does not fail naming all four classes:\n" + text[-2500:])
     text, seconds = out["wrong"]
+    flat = " ".join(text.split())   # the report is wrapped for Validate's width
     problems.expect(failed_classes(text) == ["Sigmoid", "SGD"]
-                    and "SGD.update left params[0] unchanged" in text and "in place" in text,
+                    and "SGD.update left params[0] unchanged" in flat
+                    and "must change the array itself (in place)" in flat,
                     "Validate on a rebinding SGD does not fail with the check's message:\n" + text[-2500:])
     problems.expect("Sigmoid.forward did not return within 2 s: an endless loop?" in text
-                    and seconds < 30,
+                    and seconds < 60,   # without the limit: 30 s per cell, then a bare timeout
                     f"Validate on an endless Sigmoid ({seconds:.0f} s):\n" + text[-2500:])
     text, seconds = out["reference"]
     problems.expect("Success! Your notebook passes all the tests." in text
