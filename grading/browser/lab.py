@@ -6,6 +6,7 @@ exchange, fetch_assignment into a temporary home), and JupyterLab serves that ho
 instructors to set it up). `StudentLab` is a context manager: leaving it stops the server and
 every process under it (kernels included), by pid.
 """
+import contextlib
 import json
 import os
 import secrets
@@ -15,6 +16,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from grading.course import build_assignment as ba
@@ -92,17 +94,32 @@ def student_extensions_only(home):
         name: False for name in STUDENT_SERVER_DISABLED}}}, indent=2) + "\n")
 
 
-def prepare(work):
-    """`lay_out` and `student_extensions_only` side by side (both mostly wait for Python
-    to start); the student's home."""
-    from concurrent.futures import ThreadPoolExecutor
+@contextlib.contextmanager
+def fetched_and_served(work, timings=None):
+    """The student's home in `work`, served: the release and fetch run in a thread while
+    the student's extensions are set and JupyterLab starts (each mostly waits for Python
+    to start). Yields the running `StudentLab`; `timings` gets the seconds of each part."""
+    timings = {} if timings is None else timings
     home = Path(work) / STUDENT
     home.mkdir(parents=True)
-    with ThreadPoolExecutor(2) as pool:
-        extensions = pool.submit(student_extensions_only, home)
-        laid_out = lay_out(work)
-        extensions.result()
-    return laid_out
+    started = time.monotonic()
+
+    def timed(name, func, *args):
+        value = func(*args)
+        timings[name] = time.monotonic() - started
+        return value
+
+    with ThreadPoolExecutor(1) as pool:
+        laid_out = pool.submit(timed, "release and fetch", lay_out, work)
+        try:
+            timed("student extensions", student_extensions_only, home)
+            server = StudentLab(home)
+            with server:
+                timings["JupyterLab up"] = time.monotonic() - started
+                laid_out.result()
+                yield server
+        finally:
+            laid_out.cancel()
 
 
 def free_port():

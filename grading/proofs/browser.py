@@ -9,7 +9,6 @@ try at editing a read-only cell. Screenshots and saved notebooks go to build/bro
 import os
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 from grading.proofs import ROOT, step
@@ -30,21 +29,17 @@ def browser_student_notebook(problems):
     print(f"   screenshots and logs: {ARTIFACTS.relative_to(ROOT)}/", flush=True)
     with tempfile.TemporaryDirectory(prefix="kata-browser-") as tmp:
         work = Path(tmp)
-        t0 = time.monotonic()
-        try:
-            home = lab.prepare(work)
-        except lab.LabError as exc:
-            problems.append(str(exc))
-            return
-        print(f"   released, fetched into a student's home with nbgrader's student extensions "
-              f"only ({time.monotonic() - t0:.1f} s)", flush=True)
+        timings = {}
         family = {}         # every process seen under this one, and its name
 
         def seen():
             family.update({p: _name(p) for p in _descendants() if p not in family})
 
         try:
-            with lab.StudentLab(home) as server, sync_playwright() as pw:
+            with lab.fetched_and_served(work, timings) as server, sync_playwright() as pw:
+                print("   released, fetched into a student's home, served with nbgrader's student "
+                      "extensions only (" + ", ".join(f"{k} after {v:.1f} s" for k, v in
+                                                      timings.items()) + ")", flush=True)
                 seen()
                 context = student.launch(pw, student.new_profile(work))
                 try:
