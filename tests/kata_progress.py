@@ -10,6 +10,7 @@ import sys
 import unicodedata
 import warnings
 
+import kata_layers  # noqa: F401  (registers the layers' checks)
 import kata_sgd  # noqa: F401  (registers the SGD checks)
 from kata_checks import CHECKS
 from kata_guard import Failure, say

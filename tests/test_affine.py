@@ -1,4 +1,4 @@
-"""Public tests for Affine (layers.py): one test per check in kata_checks / kata_sgd.
+"""Public tests for Affine (layers.py): one test per check (kata_model, kata_layers, kata_sgd).
 
 The checks and their messages live there, shared with the notebook.
 PYTEST_DONT_REWRITE

@@ -136,7 +136,8 @@ def test_cell_source(class_name):
 # The notebook checks each class with the very code `make test` runs (tests/kata_*.py and
 # gradcheck.py): the helper cell holds their sources and makes modules of them, so both
 # speak with one voice, and `--check` (selftest) notices when the notebook falls behind.
-CHECK_MODULES = ["gradcheck", "kata_guard", "kata_checks", "kata_sgd", "kata_progress"]
+CHECK_MODULES = ["gradcheck", "kata_guard", "kata_checks", "kata_model", "kata_layers",
+                 "kata_sgd", "kata_progress"]
 TESTS = REPO / "tests"
 
 
