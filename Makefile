@@ -84,6 +84,11 @@ $(VENV)/.kata-instructor: $(VENV)/.kata-base
 	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  (apt-get update -qq && apt-get install -y -qq bubblewrap) >/dev/null 2>&1; } || \
 	  echo "note: bubblewrap is not installed; the grader will run submissions with process limits only"
+	@# The selftest's browser step drives Debian's chromium (fonts-nanum: Korean in its screenshots).
+	@missing="$$(command -v chromium >/dev/null || echo chromium; test -d /usr/share/fonts/truetype/nanum || echo fonts-nanum)"; \
+	  [ -z "$$missing" ] || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && apt-get install -y -qq $$missing) >/dev/null 2>&1; } || \
+	  echo "note: could not install" $$missing "(apt-get, as root): the selftest's browser step needs chromium"
 	@touch $@
 
 install: $(VENV)/.kata-base ## create .venv with numpy, pytest and pytest-check

@@ -16,7 +16,7 @@ PY = sys.executable
 STEPS = []
 # The order the selftest runs them in: cheap and fundamental first.
 MODULES = ["kata", "public", "notebook", "student", "training", "sandbox", "grader", "inputs",
-           "batch", "output", "gradescope", "nbgrader"]
+           "batch", "output", "gradescope", "nbgrader", "browser"]
 
 
 def load_steps():
