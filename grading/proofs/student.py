@@ -8,7 +8,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from grading.proofs import run, step
+from grading.proofs import ROOT, run, step
 from grading.proofs.pythons import dotted, find_pythons, supported
 from grading.proofs.studentkit import (build_kit, clean_env, fresh_kit, kit_venv, make, old_python,
                                        write_impl)
@@ -59,9 +59,15 @@ def student_kit_make_test(problems):
 
 @step("student kit: a .venv of the wrong Python is refused with how to rebuild; a failed install leaves none")
 def student_kit_wrong_python(problems):
+    from grading import gradescope
     pythons = find_pythons()
     ends = _ends(supported(pythons))
     (oldest, py_old), (newest, py_new) = sorted(ends.items())
+    # One oldest Python: the Makefile's MIN_PYTHON is pyproject's requires-python.
+    declared = re.search(r"^MIN_PYTHON := (\S+)$", (ROOT / "Makefile").read_text(), re.M)
+    problems.expect(declared and declared.group(1) == dotted(gradescope.MIN_PYTHON),
+                    f"Makefile MIN_PYTHON {declared and declared.group(1)} is not pyproject.toml's "
+                    f"requires-python {dotted(gradescope.MIN_PYTHON)}")
     with tempfile.TemporaryDirectory(prefix="kata-kit-venv-") as tmp:
         kit = build_kit()
         too_old, py_too_old = old_python(pythons, tmp)
