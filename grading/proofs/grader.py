@@ -85,6 +85,9 @@ def grader_verdicts(problems):
         for entry in mistakes + alternatives:
             paths.append(_write(subs / f"{entry.kind}-{entry.id}", catalogue.variant_sources(entry, reference)))
             expected[paths[-1].name] = (None, [], entry)
+        for sample in catalogue.load_samples():   # code without the maths: exact scores
+            paths.append(_write(subs / f"sample-{sample.id}", sample.sources))
+            expected[paths[-1].name] = (sample.scores, [], None)
         # `make submit` packs the two files at the zip's top level under exercises/.
         paths.append(_zip(subs / "submission-student.zip",
                           {f"exercises/{k}": v for k, v in reference.items()}))
@@ -108,7 +111,7 @@ def grader_verdicts(problems):
         problems.expect(done.returncode == 0, "grade exited " + str(done.returncode) + done.stderr[-2000:])
         problems.expect(not (tmp / "escaped.py").exists() and not Path("/tmp/kata-absolute.py").exists(),
                         "a zip entry was written outside its folder")
-        rows = []
+        rows, totals = [], {}
         for name, (scores, words, entry) in expected.items():
             path = out / name / "results.json"
             if not path.exists():
@@ -126,6 +129,7 @@ def grader_verdicts(problems):
                 problems.extend(found)
                 if entry.kind == "mistake":
                     rows.append((entry.id, entry.cls, 100 - results["score"], failing, not found))
+                    totals[entry.id] = results["score"]
                 continue
             for cls in ("MatMul", "Sigmoid", "Affine", "SGD"):
                 want = scores.get(cls, scores.get("*"))
@@ -136,10 +140,12 @@ def grader_verdicts(problems):
                 problems.expect(word in text, f"{name}: the results do not mention {word!r}:\n{text[:800]}")
             problems.expect("Traceback" not in text and "/grading/" not in text,
                             f"{name}: the feedback shows grader internals:\n{text[:800]}")
+        problems.extend(catalogue.ordering_problems(mistakes, totals))
+        samples = len(catalogue.load_samples())
         print(f"   {REFERENCE_COPIES} reference copies (200 seeds), the stubs, {len(mistakes)} mistakes, "
               f"{len(alternatives)} correct alternatives, {len(hostile)} hostile samples and "
-              f"{len(expected) - REFERENCE_COPIES - 2 - len(mistakes) - len(alternatives) - len(hostile)}"
-              " bad inputs checked")
+              f"{len(expected) - REFERENCE_COPIES - 2 - samples - len(mistakes) - len(alternatives) - len(hostile)}"
+              f" bad inputs and {samples} samples without the maths checked")
         print("   mistake                          class    lost  failing tests")
         for mid, cls, lost, failing, ok in rows:
             names = ", ".join(f.split(".", 1)[1].removeprefix("test_") for f in failing)

@@ -29,6 +29,7 @@ import pytest
 from pytest_check import check
 
 from grading.judge.subject import StudentError
+from grading.judge.suites.diagnose import exception_hint, grad_shape_problem
 
 FD_STEP = 1e-5
 FD_LIMIT = 1e-6
@@ -125,13 +126,16 @@ def matching_hint(got, hints, right=None):
 
 def dx_hints(W, dout):
     square = W.shape[0] == W.shape[1]
-    return [("it equals dout @ W: transpose W, dx = dout @ W.T", dout @ W if square else None),
-            ("it equals dout: dx = dout @ W.T", dout if square else None)]
+    return [("it equals dout @ W, W as it is: dx has x's shape (N, D) and W is (D, H); the "
+             "shapes tell you which factor to transpose", dout @ W if square else None),
+            ("it equals dout: dx carries dout back through W (a matrix product)",
+             dout if square else None)]
 
 
 def dW_hints(x, dout):
     dW = x.T @ dout
-    return [("it equals the transpose of dW: dW = x.T @ dout", dW.T),
+    return [("it is the transpose of dW: the factors are swapped or the wrong one is "
+             "transposed; dW has W's shape (D, H)", dW.T),
             ("it equals twice dW: backward must overwrite grads[0], not add to it", 2 * dW),
             ("it equals dW / N: dW is a sum over the batch, do not average", dW / len(x)),
             ("it is all zeros: backward must write dW into self.grads[0][...]",
@@ -243,54 +247,6 @@ def expect_unchanged(after, before, what, hints=()):
 # ---------------------------------------------------------------------------------------
 # The student's objects, with exceptions turned into one-line messages with a hint.
 
-def _none_hint(cls, method):
-    if method != "backward":
-        return "a value is None where an array is needed"
-    kept = "its output (self.out = out)" if cls == "Sigmoid" else "its input (self.x = x)"
-    return f"is the cache still None? forward must keep {kept} every time it runs"
-
-
-def _broadcast_hint(cls, method):
-    if method != "backward" or cls not in ("MatMul", "Affine"):
-        return None
-    hint = "each grads[i] keeps the shape of params[i]: dW = x.T @ dout is (D, H)"
-    return hint + (" and db = dout.sum(axis=0) is (H,)" if cls == "Affine" else "")
-
-
-def _matmul_hint(cls, method):
-    if method == "forward":
-        return "out = x @ W is (N, D) @ (D, H)"
-    if method == "backward":
-        return "dx = dout @ W.T is (N, H) @ (H, D) and dW = x.T @ dout is (D, N) @ (N, H)"
-    return None
-
-
-# (pattern on "Type: message", hint text or hint(cls, method))
-_EXCEPTION_HINTS = (
-    (r"has no attribute 'params'|name 'params' is not defined",
-     "the layer must keep its parameters in self.params (check the spelling: "
-     "self.params, not self.parans)"),
-    (r"has no attribute 'grads'",
-     "the layer must keep its gradients in self.grads, one array per parameter"),
-    (r"name 'np' is not defined",
-     "add `import numpy as np` before your classes (top of the file, or first notebook cell)"),
-    (r"'NoneType' object is not subscriptable",
-     "something indexed is None: self.params and self.grads must stay lists of arrays"),
-    (r"'NoneType'|NoneType", _none_hint),
-    (r"has no attribute '(x|out)'", _none_hint),
-    (r"could not broadcast input array from shape", _broadcast_hint),
-    (r"matmul: Input operand|shapes .* not aligned|mismatch in its core dimension", _matmul_hint),
-)
-
-
-def exception_hint(info, cls, method):
-    text = f"{info.get('type', '')}: {info.get('message', '')}"
-    for pattern, hint in _EXCEPTION_HINTS:
-        if re.search(pattern, text):
-            return hint(cls, method) if callable(hint) else hint
-    return None
-
-
 def _error_text(exc):
     """The student's error, one line: numpy's gufunc signature and empty code lines cut."""
     text = one_line(exc)
@@ -318,6 +274,8 @@ class Student:
         given = _shapes(ARG_NAMES.get(cls, ()), arrays) or ", ".join(
             f"{k}={v!r}" for k, v in kwargs.items())
         self.made = f"{cls}({given})"
+        # What error hints may name: W's shape and the batch size of the last call.
+        self.context = {"W": np.shape(arrays[0])} if cls in ("MatMul", "Affine") else {}
         self.handle = self._guard(self.made, "__init__", subject.new, cls, *arrays, **kwargs)
 
     def _guard(self, what, method, func, *args, **kwargs):
@@ -328,12 +286,14 @@ class Student:
                 raise
             if exc.info.get("type") == "Missing":  # no such class, or a file did not load
                 raise AssertionError(one_line(exc.info.get("message", ""))) from None
-            hint = exception_hint(exc.info, self.cls, method)
+            hint = exception_hint(exc.info, self.cls, method, self.context)
             message = _with_hint(f"{what} raised {_error_text(exc)}", hint)
             raise AssertionError(one_line(message)) from None
 
     def call(self, method, *arrays):
         what = f"{self.made}.{method}({_shapes(ARG_NAMES.get(method, ()), arrays)})"
+        if arrays and np.ndim(arrays[0]) == 2:
+            self.context["N"] = np.shape(arrays[0])[0]
         return self._guard(what, method, self.handle.call, method, *arrays)
 
     def forward(self, x):
@@ -370,6 +330,11 @@ def grads_now(layer, count, shapes, when):
         return None
     ok = True
     for i, (item, shape) in enumerate(zip(items, shapes)):
+        problem = isinstance(item, np.ndarray) and grad_shape_problem(
+            layer.cls, i, item.shape, shapes[0], layer.context.get("N"))
+        if problem:   # the same words as when writing it in place raised
+            ok = fail(f"{problem} ({layer.cls}.grads[{i}] {when})")
+            continue
         ok &= expect_array(item, shape, f"{layer.cls}.grads[{i}] {when}",
                            shape_text=f"params[{i}].shape")
     return items if ok else None
