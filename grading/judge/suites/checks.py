@@ -322,6 +322,10 @@ class _Held:
         return self.student._guard(f"reading {self.student.cls}.grads", "grads",
                                    self.held.values)
 
+    def subtract(self, arrays):
+        return self.student._guard(f"changing the arrays gathered from {self.student.cls}",
+                                   "update", self.held.subtract, arrays)
+
 
 def grads_now(layer, count, shapes, when):
     """layer.grads as arrays of the right shapes, or None after reporting why not."""

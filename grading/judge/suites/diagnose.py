@@ -121,13 +121,19 @@ def _none_hint(cls, method):
     return f"is the cache still None? forward must keep {kept} every time it runs"
 
 
+def _lists_hint(cls):
+    if cls == "Sigmoid":
+        return ("a layer without parameters still has self.params and self.grads, two empty "
+                "lists: a model gathers them from every layer")
+    return ("the layer keeps its parameters in self.params and one gradient array per "
+            "parameter in self.grads (check the spelling: self.params, not self.parans)")
+
+
 # (pattern on "Type: message", hint text or hint(message, cls, method, context))
 _EXCEPTION_HINTS = (
-    (r"has no attribute 'params'|name 'params' is not defined",
-     "the layer must keep its parameters in self.params (check the spelling: "
-     "self.params, not self.parans)"),
-    (r"has no attribute 'grads'",
-     "the layer must keep its gradients in self.grads, one array per parameter"),
+    (r"has no attribute '(params|grads)'",
+     lambda m, cls, method, c: _lists_hint(cls)),
+    (r"name 'params' is not defined", lambda m, cls, method, c: _lists_hint(cls)),
     (r"name 'np' is not defined",
      "add `import numpy as np` before your classes (top of the file, or first notebook cell)"),
     (r"'NoneType' object is not subscriptable",

@@ -7,6 +7,8 @@ checks.py), so a wrong forward costs the forward test only.
 import numpy as np
 
 from grading.judge.suites import checks as C
+from grading.judge.suites import interface
+from grading.judge.suites import network
 from grading.judge.suites.checks import distinct_messages  # noqa: F401 (autouse fixture)
 
 CLS = "Affine"
@@ -166,3 +168,11 @@ def test_arguments_not_modified(subject, rng):
     if C.expect_list(params, 2, "Affine.params after backward"):
         C.expect_unchanged(params[0], W, "forward or backward changed W (params[0])")
         C.expect_unchanged(params[1], b, "forward or backward changed b (params[1])")
+
+
+def test_model_interface(subject, rng):
+    interface.check_interface(subject, rng, CLS)
+
+
+def test_in_the_network(subject, rng):
+    network.check_network(subject, rng, CLS)

@@ -6,6 +6,8 @@ Gradients are judged against finite differences of the judge's own formula (see 
 import numpy as np
 
 from grading.judge.suites import checks as C
+from grading.judge.suites import interface
+from grading.judge.suites import network
 from grading.judge.suites.checks import distinct_messages  # noqa: F401 (autouse fixture)
 
 CLS = "MatMul"
@@ -129,3 +131,11 @@ def test_arguments_not_modified(subject, rng):
     params = layer.read("params")
     if C.expect_list(params, 1, "MatMul.params after backward"):
         C.expect_unchanged(params[0], W, "forward or backward changed W (params[0])")
+
+
+def test_model_interface(subject, rng):
+    interface.check_interface(subject, rng, CLS)
+
+
+def test_in_the_network(subject, rng):
+    network.check_network(subject, rng, CLS)

@@ -9,6 +9,7 @@ the list items, so a rebinding update loses the in-place test only.
 import numpy as np
 
 from grading.judge.suites import checks as C
+from grading.judge.suites import network
 from grading.judge.suites.checks import distinct_messages  # noqa: F401 (autouse fixture)
 
 CLS = "SGD"
@@ -118,3 +119,7 @@ def test_repeated_updates(subject, rng):
                         [("it equals p - 0.1 * g: the learning rate changed between updates; "
                           "update must not change self.lr", p1 - 0.1 * g2)]
                         + _step_hints(p1, g2, 0.2))
+
+
+def test_in_the_network(subject, rng):
+    network.check_network(subject, rng, CLS)
