@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grading.judge import engine
+from grading.catalogue.no_maths import (NO_MATHS_SHARE, Sample, load_samples,  # noqa: F401
+                                       ordering_problems, sample_problems)
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
@@ -40,18 +42,6 @@ class Entry:
 
 
 @dataclass
-class Sample:
-    """A whole submission with the exact points it earns (no_maths.toml)."""
-    id: str
-    description: str
-    sources: dict             # {"layers.py": text, "optimizer.py": text}
-    scores: dict              # {class: points}
-
-
-NO_MATHS_SHARE = 0.05         # rubric.toml: code without the maths earns at most 5 %
-
-
-@dataclass
 class Row:
     """One graded variant, for the table."""
     kind: str
@@ -72,40 +62,6 @@ def _entries(path, kind):
         entries.append(Entry(kind, raw["id"], raw["cls"], raw["file"], raw["description"],
                              edits, list(raw.get("fails", [])), raw.get("at_most", "")))
     return entries
-
-
-def load_samples():
-    """The whole-submission samples of no_maths.toml: a list of `Sample`."""
-    with open(HERE / "no_maths.toml", "rb") as f:
-        data = tomllib.load(f)
-    return [Sample(raw["id"], raw["description"],
-                   {"layers.py": raw["layers"], "optimizer.py": raw["optimizer"]},
-                   {cls: float(v) for cls, v in raw["scores"].items()})
-            for raw in data["sample"]]
-
-
-def sample_problems(sample, scores):
-    """What is wrong with a sample's verdict: scores other than its listed ones."""
-    where = f"sample {sample.id}"
-    problems = [f"{where}: {cls} scored {scores.get(cls)}, expected {want:g}"
-                for cls, want in sample.scores.items() if scores.get(cls) != want]
-    total = FULL_CLASS * len(engine.CLASSES)
-    if sum(sample.scores.values()) > NO_MATHS_SHARE * total:
-        problems.append(f"{where}: lists {sum(sample.scores.values()):g} points, above the "
-                        f"{NO_MATHS_SHARE:.0%} that code without the maths may earn")
-    return problems
-
-
-def ordering_problems(entries, totals):
-    """`at_most`: an entry with a second mistake may not score above the first one alone.
-    totals: {entry id: points earned in all}."""
-    problems = []
-    for e in entries:
-        if e.at_most and e.id in totals and e.at_most in totals:
-            if totals[e.id] > totals[e.at_most]:
-                problems.append(f"{e.id}: {totals[e.id]:g} points, more than {e.at_most} "
-                                f"({totals[e.at_most]:g}) with one mistake fewer")
-    return problems
 
 
 def load_catalogue():

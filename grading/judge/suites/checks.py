@@ -28,8 +28,8 @@ import numpy as np
 import pytest
 from pytest_check import check
 
-from grading.judge.subject import StudentError
-from grading.judge.suites.diagnose import exception_hint, grad_shape_problem
+from grading.judge.suites.diagnose import grad_shape_problem, one_line, with_hint
+from grading.judge.suites.student import Student  # noqa: F401 (the suites' C.Student)
 
 FD_STEP = 1e-5
 FD_LIMIT = 1e-6
@@ -145,10 +145,6 @@ def dW_hints(x, dout):
 # ---------------------------------------------------------------------------------------
 # Reporting: every helper records at most one failure and tells whether all was well.
 
-def one_line(text):
-    return " ".join(str(text).split())
-
-
 _reported = set()
 
 
@@ -170,10 +166,6 @@ def fail(message):
         _reported.add(problem)
         check.fail(message)
     return False
-
-
-def _with_hint(message, hint):
-    return message + (f"; {hint}" if hint else "")
 
 
 def _shape_hint(got_shape, shape):
@@ -198,7 +190,7 @@ def expect_array(got, shape, what, *, returned=None, shape_text=""):
         return fail(f"{label} has dtype {got.dtype}, expected float64 like the inputs "
                     "(do not convert the dtype)")
     if got.shape != tuple(shape):
-        return fail(_with_hint(f"{label} has shape {got.shape}, expected {wanted}",
+        return fail(with_hint(f"{label} has shape {got.shape}, expected {wanted}",
                                _shape_hint(got.shape, shape)))
     if not np.all(np.isfinite(got)):
         return fail(f"{label} contains nan or inf, expected finite values")
@@ -220,7 +212,7 @@ def expect_gradient(got, numeric, what, hints=(), right=None):
     if error <= FD_LIMIT:
         return True
     hint = matching_hint(got, hints, right)
-    return fail(_with_hint(f"{what} does not match finite differences: relative error "
+    return fail(with_hint(f"{what} does not match finite differences: relative error "
                            f"{error:.1e} (limit {FD_LIMIT:.0e})", hint))
 
 
@@ -230,7 +222,7 @@ def expect_values(got, expected, what, formula, hints=()):
         return True
     error = float(np.max(np.abs(got - expected)))
     hint = matching_hint(got, hints, expected)
-    return fail(_with_hint(f"{what} differs from {formula}: max abs error {error:.2e}", hint))
+    return fail(with_hint(f"{what} differs from {formula}: max abs error {error:.2e}", hint))
 
 
 def expect_unchanged(after, before, what, hints=()):
@@ -241,90 +233,7 @@ def expect_unchanged(after, before, what, hints=()):
         return True
     change = float(np.max(np.abs(after - before)))
     hint = matching_hint(after, hints, before)
-    return fail(_with_hint(f"{what} (max abs change {change:.2e})", hint))
-
-
-# ---------------------------------------------------------------------------------------
-# The student's objects, with exceptions turned into one-line messages with a hint.
-
-def _error_text(exc):
-    """The student's error, one line: numpy's gufunc signature and empty code lines cut."""
-    text = one_line(exc)
-    text = re.sub(r", with gufunc signature \S+", "", text)
-    return re.sub(r", in (\w+): \)", r", in \1)", text)
-
-
-def _shapes(names, arrays):
-    return ", ".join(f"{name} of shape {np.shape(a)}" for name, a in zip(names, arrays))
-
-
-ARG_NAMES = {"MatMul": ("W",), "Affine": ("W", "b"), "forward": ("x",), "backward": ("dout",)}
-
-
-class Student:
-    """One object of the submission, as the tests drive it (see grading.judge.subject).
-
-    A plain StudentError becomes an AssertionError with a one-line message that names
-    the call and the shapes it got and, when the error is a known mistake, gives a hint.
-    Timeouts and crashes go on unchanged: the engine reports them as they are.
-    """
-
-    def __init__(self, subject, cls, *arrays, **kwargs):
-        self.cls = cls
-        given = _shapes(ARG_NAMES.get(cls, ()), arrays) or ", ".join(
-            f"{k}={v!r}" for k, v in kwargs.items())
-        self.made = f"{cls}({given})"
-        # What error hints may name: W's shape and the batch size of the last call.
-        self.context = {"W": np.shape(arrays[0])} if cls in ("MatMul", "Affine") else {}
-        self.handle = self._guard(self.made, "__init__", subject.new, cls, *arrays, **kwargs)
-
-    def _guard(self, what, method, func, *args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except StudentError as exc:
-            if type(exc) is not StudentError:
-                raise
-            if exc.info.get("type") == "Missing":  # no such class, or a file did not load
-                raise AssertionError(one_line(exc.info.get("message", ""))) from None
-            hint = exception_hint(exc.info, self.cls, method, self.context)
-            message = _with_hint(f"{what} raised {_error_text(exc)}", hint)
-            raise AssertionError(one_line(message)) from None
-
-    def call(self, method, *arrays):
-        what = f"{self.made}.{method}({_shapes(ARG_NAMES.get(method, ()), arrays)})"
-        if arrays and np.ndim(arrays[0]) == 2:
-            self.context["N"] = np.shape(arrays[0])[0]
-        return self._guard(what, method, self.handle.call, method, *arrays)
-
-    def forward(self, x):
-        return self.call("forward", x).value
-
-    def backward(self, dout):
-        return self.call("backward", dout).value
-
-    def read(self, attr):
-        return self._guard(f"reading {self.cls}.{attr}", attr, self.handle.read, attr)
-
-    def hold(self, attr):
-        held = self._guard(f"reading {self.cls}.{attr}", attr, self.handle.hold, attr)
-        return _Held(self, held)
-
-    def update(self, params, grads):
-        what = f"{self.made}.update with {len(params)} parameter(s)"
-        return self._guard(what, "update", self.handle.sgd_update, params, grads)
-
-
-class _Held:
-    def __init__(self, student, held):
-        self.student, self.held = student, held
-
-    def values(self):
-        return self.student._guard(f"reading {self.student.cls}.grads", "grads",
-                                   self.held.values)
-
-    def subtract(self, arrays):
-        return self.student._guard(f"changing the arrays gathered from {self.student.cls}",
-                                   "update", self.held.subtract, arrays)
+    return fail(with_hint(f"{what} (max abs change {change:.2e})", hint))
 
 
 def grads_now(layer, count, shapes, when):
@@ -386,7 +295,7 @@ def expect_overwritten(got, expected, first, label, cls):
                 "(self.grads[i][...] = ...), do not add (+=)")
     elif _differs(got, first) is None:
         hint = "it still holds the first backward's gradient: write it on every backward"
-    return fail(_with_hint(f"{cls}: after backward(dout1), backward(dout2), {label} differs "
+    return fail(with_hint(f"{cls}: after backward(dout1), backward(dout2), {label} differs "
                            f"from a fresh layer's after backward(dout2) alone ({difference})",
                            hint))
 
@@ -400,6 +309,6 @@ def expect_same_as_fresh(got, expected, label, cls, stale=None, right=None, cach
     if stale is not None and matching_hint(got, [("stale", stale)], right):
         hint = (f"it was computed from the first forward's {cached}: forward must store "
                 f"self.{cached} = {cached} every time it runs")
-    return fail(_with_hint(f"{cls}: after forward(x1), forward(x2), backward(dout), {label} "
+    return fail(with_hint(f"{cls}: after forward(x1), forward(x2), backward(dout), {label} "
                            f"differs from a fresh layer's after forward(x2), backward(dout) "
                            f"({difference})", hint))

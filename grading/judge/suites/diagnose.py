@@ -9,6 +9,14 @@ axis and the recognised mistake; it never gives the solution's formula as code.
 import re
 
 
+def one_line(text):
+    return " ".join(str(text).split())
+
+
+def with_hint(message, hint):
+    return message + (f"; {hint}" if hint else "")
+
+
 def _sizes(N, D, H):
     return f"dout is (N, H) = ({N}, {H}), x is (N, D) = ({N}, {D}), W is (D, H) = ({D}, {H})"
 
