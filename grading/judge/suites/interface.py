@@ -13,7 +13,7 @@ import numpy as np
 from grading.judge.suites import checks as C
 
 D, H = 3, 4
-BATCHES = (4, 1, 6)    # a model evaluates and trains on batches of other sizes
+BATCHES = (4, 1)    # a model evaluates and trains on batches of other sizes
 
 
 def _reference(cls, x, W, b, dout):
