@@ -1,10 +1,12 @@
 """`python -m grading grade` on the catalogue, the reference, the stubs, hostile samples and bad inputs."""
 import json
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
 
+from grading.judge.suites.diagnose import SOLUTION_CODE
 from grading.proofs import PY, _notebook, _write, _zip, run, step
 
 
@@ -121,6 +123,8 @@ def grader_verdicts(problems):
             got = {c: v["score"] for c, v in results["kata"]["classes"].items()}
             failing = sorted(results["kata"].get("failing", []))
             text = results["output"] + "\n".join(t["output"] for t in results["tests"])
+            shown = _solution_code(results)   # the hint policy
+            problems.expect(not shown, f"{name}: the feedback shows solution code {shown}")
             problems.expect(all(t["output"].strip() and not t["output"].startswith("- failed")
                                 for t in results["tests"] if t["status"] == "failed"),
                             f"{name}: a failed test has no message saying why")
@@ -150,6 +154,16 @@ def grader_verdicts(problems):
         for mid, cls, lost, failing, ok in rows:
             names = ", ".join(f.split(".", 1)[1].removeprefix("test_") for f in failing)
             print(f"   {mid:<32} {cls:<8} {lost:>4g}  {names}{'' if ok else '  <-- PROBLEM'}")
+
+
+# Where an error names the student's own line: "(layers.py line 9, in backward: <code>)".
+_QUOTED_CODE = re.compile(r"\((?:\w+\.py|cell \d+) line \d+, in \w+: .*?\)(?=;|$|\s)", re.M)
+
+
+def _solution_code(results):
+    """Solution code the judge's messages show (the student's quoted lines left out)."""
+    text = _QUOTED_CODE.sub("", "\n".join(t["output"] for t in results["tests"]))
+    return [code for code in SOLUTION_CODE if code in text]
 
 
 def _first_failure(results, cls):

@@ -8,6 +8,11 @@ axis and the recognised mistake; it never gives the solution's formula as code.
 """
 import re
 
+# The solution's code, which no message may show (the README's hint policy); the
+# selftest's grader step scans every feedback it produces for these.
+SOLUTION_CODE = ("dout @ W.T", "x.T @ dout", ".T @ dout", "dout * y * (1", "sum(dout, axis=0)",
+                 "dout.sum(axis=0)", "-= self.lr * g", "-= lr * g", "lr * grads[i]")
+
 
 def one_line(text):
     return " ".join(str(text).split())

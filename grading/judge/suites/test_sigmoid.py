@@ -31,7 +31,8 @@ def _backward_hints(x, dout):
              y * (1 - y)),
             ("it equals dout * y: the derivative is y * (1 - y)", dout * y),
             ("it equals dout * (1 - y): the derivative is y * (1 - y)", dout * (1 - y)),
-            ("it equals dout * y * (1 - dout): the factor is (1 - y)", dout * y * (1 - dout)),
+            ("it has the factor (1 - dout) where the derivative has (1 - y)",
+             dout * y * (1 - dout)),
             ("it equals dout: multiply by the derivative y * (1 - y)", dout),
             ("it equals y: backward must return dx, not the output", y)]
 
