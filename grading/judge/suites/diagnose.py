@@ -11,7 +11,8 @@ import re
 # The solution's code, which no message may show (the README's hint policy); the
 # selftest's grader step scans every feedback it produces for these.
 SOLUTION_CODE = ("dout @ W.T", "x.T @ dout", ".T @ dout", "dout * y * (1", "sum(dout, axis=0)",
-                 "dout.sum(axis=0)", "-= self.lr * g", "-= lr * g", "lr * grads[i]")
+                 "dout.sum(axis=0)", "-= self.lr * g", "-= lr * g", "-= lr * grads[i]",
+                 "-= self.lr * grads[i]")
 
 
 def one_line(text):
