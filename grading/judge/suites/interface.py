@@ -24,6 +24,14 @@ def _reference(cls, x, W, b, dout):
     return x @ W + (b if cls == "Affine" else 0.0), dout @ W.T
 
 
+KOREAN = ("모델은 첫 forward 전에 모든 계층의 params와 grads를 += 로 모으고, 같은 계층을 "
+          "여러 크기의 배치로 여러 번 씁니다")
+
+
+def _fail(message):
+    return C.fail(f"{message} / {KOREAN}")
+
+
 def _kind(value):
     return "None" if str(value) == "NoneType" else f"a {value}"
 
@@ -43,7 +51,7 @@ def check_interface(subject, rng, cls):
         if gathered is not None:
             _use_repeatedly(layer, cls, W, b, rng)
     except AssertionError as exc:
-        C.fail(f"a model could not use your {cls}: {exc}")
+        _fail(f"a model could not use your {cls}: {exc}")
 
 
 def _gather(layer, cls, given):
@@ -52,21 +60,22 @@ def _gather(layer, cls, given):
     for attr in ("params", "grads"):
         items = layer.read(attr)
         if not isinstance(items, list):
-            return C.fail(f"a model gathers {cls}.{attr} with += before the first forward, "
-                          f"but it is {_kind(items)}: keep a list of {len(given)} array(s) there "
-                          "(a layer without parameters keeps empty lists)")
+            return _fail(f"a model gathers {cls}.{attr} with += before the first forward, "
+                          f"but it is {_kind(items)}: keep "
+                          + (f"a list of {len(given)} array(s) there" if given else
+                             "an empty list there (a layer without parameters has empty lists)"))
         if len(items) != len(given):
-            return C.fail(f"a model gathers {len(items)} array(s) from {cls}.{attr} before "
+            return _fail(f"a model gathers {len(items)} array(s) from {cls}.{attr} before "
                           f"the first forward, expected {len(given)} (one per parameter)")
         found[attr] = items
     ok = True
     for i, (p, g, want) in enumerate(zip(found["params"], found["grads"], given)):
         if not isinstance(p, np.ndarray) or not np.array_equal(p, want):
-            ok = C.fail(f"{cls}.params[{i}] is not the array the layer was given: a model "
+            ok = _fail(f"{cls}.params[{i}] is not the array the layer was given: a model "
                         "updates the arrays it gathers from params")
         elif not isinstance(g, np.ndarray) or g.shape != p.shape or g.dtype != p.dtype:
             shape, dtype = np.shape(g), getattr(g, "dtype", type(g).__name__)
-            ok = C.fail(f"{cls}.grads[{i}] has shape {shape} and dtype {dtype}, but params[{i}] "
+            ok = _fail(f"{cls}.grads[{i}] has shape {shape} and dtype {dtype}, but params[{i}] "
                         f"has shape {p.shape} and dtype {p.dtype}: a model's optimizer steps "
                         "each parameter with the gradient at the same position")
     return found if ok else None
@@ -83,13 +92,13 @@ def _use_repeatedly(layer, cls, W, b, rng):
         try:
             out = layer.forward(x)
             if not C.close(out, out_r):
-                return C.fail(f"a model uses each layer many times: {cls}.forward {when} "
+                return _fail(f"a model uses each layer many times: {cls}.forward {when} "
                               f"{_differs(out, out_r)}")
             dx = layer.backward(dout)
         except AssertionError as exc:
-            return C.fail(f"a model uses each layer many times, {when}: {exc}")
+            return _fail(f"a model uses each layer many times, {when}: {exc}")
         if not C.close(dx, dx_r):
-            return C.fail(f"a model uses each layer many times: {cls}.backward {when} "
+            return _fail(f"a model uses each layer many times: {cls}.backward {when} "
                           f"{_differs(dx, dx_r)}")
         before = N
     return True

@@ -197,7 +197,8 @@ def check_network(subject, rng, cls):
     try:
         _train_and_compare(subject, cls, params, batches, record, x, t, final_loss)
     except ModelFailure as exc:
-        C.fail(str(exc))
+        yours = "여러분의 SGD로" if cls == "SGD" else f"여러분의 {cls} 계층을 넣은"
+        C.fail(f"{exc} / {yours} 책의 2층 신경망을 학습하면 참조 신경망과 결과가 다릅니다")
 
 
 def _train_and_compare(subject, cls, params, batches, record, x, t, final_loss):
