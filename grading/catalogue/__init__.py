@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grading.judge import engine
+from grading.catalogue.no_maths import (NO_MATHS_SHARE, Sample, load_samples,  # noqa: F401
+                                       ordering_problems, sample_problems)
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
@@ -39,6 +41,7 @@ class Entry:
     description: str
     edits: list               # [(find, replace), ...] applied in order to `file`
     fails: list = field(default_factory=list)
+    at_most: str = ""         # a mistake's id: this entry may not score above that one
 
 
 @dataclass
@@ -60,7 +63,7 @@ def _entries(path, kind):
         edits = [(raw["find"], raw["replace"])]
         edits += [(more["find"], more["replace"]) for more in raw.get("more", [])]
         entries.append(Entry(kind, raw["id"], raw["cls"], raw["file"], raw["description"],
-                             edits, list(raw.get("fails", []))))
+                             edits, list(raw.get("fails", [])), raw.get("at_most", "")))
     return entries
 
 
@@ -159,6 +162,10 @@ def check_rubric(rubric=None, tests=None):
                 problems.append(f"rubric: {cls}.{name}'s name does not start with {cls}")
             if float(e["points"]) <= 0:
                 problems.append(f"rubric: {cls}.{name} has no points")
+            for need in e.get("needs", []):
+                if need not in tests[cls] or need == name:
+                    problems.append(f"rubric: {cls}.{name} needs {need}, not another test "
+                                    f"of {cls}")
     return problems
 
 
@@ -179,6 +186,8 @@ def check_entries(mistakes, alternatives, tests):
                 problems.append(f"{e.id}: fails lists {name}, not a test of {e.cls}")
         if e.kind == "mistake" and not e.fails:
             problems.append(f"{e.id}: a mistake must list the tests it fails")
+        if e.at_most and e.at_most not in {m.id for m in mistakes}:
+            problems.append(f"{e.id}: at_most names no mistake ({e.at_most})")
     return problems
 
 
@@ -231,6 +240,16 @@ def check_catalogue(grade=local_grade, reference_seeds=REFERENCE_SEEDS, variant_
     rows.append(Row("stubs", "exercises/ untouched", "-", total - score,
                     failing_tests(verdict), score == 0))
 
+    for sample in load_samples():
+        say(f"sample {sample.id}")
+        verdict = grade(sample.sources, sample.id, 0)
+        scores = verdict.class_scores()
+        found = sample_problems(sample, scores)
+        problems += found
+        rows.append(Row("sample", sample.id, "-", total - sum(scores.values()),
+                        failing_tests(verdict), not found))
+
+    totals = {}
     for entry in mistakes + alternatives:
         say(f"{entry.kind} {entry.id}")
         try:
@@ -249,9 +268,11 @@ def check_catalogue(grade=local_grade, reference_seeds=REFERENCE_SEEDS, variant_
             if row is None or found:
                 row = Row(entry.kind, entry.id, entry.cls,
                           total - sum(scores.values()), failing, not found)
+                totals[entry.id] = sum(scores.values())
             if found:
                 break
         rows.append(row)
+    problems += ordering_problems(mistakes, totals)
     return rows, problems
 
 
@@ -282,8 +303,8 @@ def format_table(rows):
              "-" * 100]
     for r in rows:
         failing = ", ".join(name.split(".", 1)[1].removeprefix("test_") for name in r.failing)
-        if r.kind == "stubs":
-            failing = f"{len(r.failing)} tests (all)"
+        if r.kind in ("stubs", "sample"):
+            failing = f"{len(r.failing)} tests"
         mark = "" if r.ok else "  <-- PROBLEM"
         lines.append(f"{r.kind:<11} {r.id:<32} {r.cls:<8} {r.lost:>5g}  {failing}{mark}")
     return "\n".join(lines)

@@ -35,9 +35,45 @@ _UNUSED_PLUGINS = [arg for name in ("doctest", "junitxml", "pastebin", "logging"
 
 
 def load_rubric(path=RUBRIC):
-    """{class: {test function: {"name": str, "points": float}}} from rubric.toml."""
+    """{class: {test function: {"name": str, "points": float, "needs": [test function]}}}
+    from rubric.toml ("needs" is optional)."""
     with open(path, "rb") as f:
         return tomllib.load(f)
+
+
+def _gate_note(names):
+    """Why a property test that passed on its own earns nothing (see rubric.toml)."""
+    listed = "; ".join(f'"{n}"' for n in names)
+    return ("- not scored: this property counts only when the values it relies on are right, "
+            f"and {listed} failed: fix that first\n"
+            "- 점수 없음: 이 성질은 그것이 기대는 값이 맞을 때만 점수가 됩니다. 먼저 "
+            f"{listed} 를 고치세요")
+
+
+def apply_needs(results, rubric):
+    """Points only for working maths: a test whose `needs` (tests of its class, followed
+    through chains) did not all pass scores nothing, with a note saying which ones."""
+    by_test = {(r.cls, r.test_id): r for r in results}
+
+    def failed_needs(r, seen=()):
+        failed = []
+        for need in rubric.get(r.cls, {}).get(r.test_id, {}).get("needs", []):
+            other = by_test.get((r.cls, need))
+            if other is None or need in seen:
+                continue
+            if not other.passed:
+                failed.append(other)
+            failed += failed_needs(other, seen + (r.test_id,))
+        return failed
+
+    gated = [(r, failed_needs(r)) for r in results]
+    for r, failed in gated:
+        if failed and r.passed:
+            names = []
+            for f in failed:
+                if f.name not in names:
+                    names.append(f.name)
+            r.passed, r.output = False, _gate_note(names)
 
 
 @dataclass
@@ -168,6 +204,7 @@ def run_suites(make_subject, seed, classes=CLASSES, rubric=None):
         raise RuntimeError(f"the hidden suites did not run (pytest exit {code}): "
                            + "\n".join(plugin.errors)[-2000:] + sink.getvalue()[-2000:])
     verdict = Verdict(seed)
+    apply_needs(list(plugin.results.values()), rubric)
     for r in plugin.results.values():
         if not r.passed:
             r.output += f"\n(data seed {seed}: grading again with --seed {seed} repeats the same inputs)"

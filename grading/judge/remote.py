@@ -381,7 +381,7 @@ def _record(**parts):
 
 
 ANSWER_SHAPES = {
-    "new": _handle, "hold": _handle, "read": _listing, "held": _listing,
+    "new": _handle, "hold": _handle, "subtract": _handle, "read": _listing, "held": _listing,
     "call": _record(result=_value, args_after=_values),
     "sgd_update": _record(params=_values, grads=_values, list_items=_values),
 }
@@ -408,6 +408,7 @@ def _doing(op, fields):
             "read": f"reading .{fields.get('attr')}",
             "hold": f"reading .{fields.get('attr')}",
             "held": "reading the kept arrays",
+            "subtract": "updating the kept arrays",
             "sgd_update": "update()"}.get(op, op)
 
 

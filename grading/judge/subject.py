@@ -84,6 +84,10 @@ class Held:
     def values(self):
         return decode(self.subject.request("held", ref=self.ref))
 
+    def subtract(self, arrays):
+        """kept[i] -= arrays[i], in place: a model's optimizer step on the kept arrays."""
+        self.subject.request("subtract", ref=self.ref, values=[encode_input(a) for a in arrays])
+
 
 class Subject:
     """A submission's classes. Subclasses implement `request(op, **fields)`."""

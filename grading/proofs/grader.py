@@ -2,14 +2,15 @@
 import csv
 import json
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
 
 from grading.notebooks import shown
+from grading.judge.suites.diagnose import SOLUTION_CODE
 from grading.proofs import PY, _notebook, _write, _zip, run, step
 from grading.proofs.inputs import odd_inputs
-
 
 
 REFERENCE_COPIES = 200
@@ -91,6 +92,9 @@ def grader_verdicts(problems):
         for entry in mistakes + alternatives:
             paths.append(_write(subs / f"{entry.kind}-{entry.id}", catalogue.variant_sources(entry, reference)))
             expected[paths[-1]] = (None, [], entry, "graded")
+        for sample in catalogue.load_samples():   # code without the maths: exact scores
+            paths.append(_write(subs / f"sample-{sample.id}", sample.sources))
+            expected[paths[-1]] = (sample.scores, [], None, "graded")
         # `make submit` packs the two files at the zip's top level under exercises/.
         paths.append(_zip(subs / "submission-student.zip",
                           {f"exercises/{k}": v for k, v in reference.items()}))
@@ -119,7 +123,7 @@ def grader_verdicts(problems):
             table.read_text(encoding="utf-8").splitlines())} if table.is_file() else {}
         problems.expect(len(by_source) == len(paths), f"grades.csv has {len(by_source)} rows for "
                         f"{len(paths)} submissions")
-        rows = []
+        rows, totals = [], {}
         for source, (scores, words, entry, status) in expected.items():
             name = shown(source.name)
             row = by_source.get(shown(source), {})
@@ -135,11 +139,14 @@ def grader_verdicts(problems):
             failing = sorted(results["kata"].get("failing", []))
             text = results["output"] + "\n".join(t["output"] for t in results["tests"])
             problems.extend(_visibility_problems(name, results, tmp))
+            leaked = _solution_code(results)   # the hint policy
+            problems.expect(not leaked, f"{name}: the feedback shows solution code {leaked}")
             if entry is not None:
                 found = catalogue._entry_problems(entry, got, failing, results["kata"]["seed"])
                 problems.extend(found)
                 if entry.kind == "mistake":
                     rows.append((entry.id, entry.cls, 100 - results["score"], failing, not found))
+                    totals[entry.id] = results["score"]
                 continue
             for cls in ("MatMul", "Sigmoid", "Affine", "SGD"):
                 want = scores.get(cls, scores.get("*"))
@@ -150,10 +157,12 @@ def grader_verdicts(problems):
                 problems.expect(word in text, f"{name}: the results do not mention {word!r}:\n{text[:800]}")
             problems.expect("Traceback" not in text and "/grading/" not in text,
                             f"{name}: the feedback shows grader internals:\n{text[:800]}")
+        problems.extend(catalogue.ordering_problems(mistakes, totals))
+        samples = len(catalogue.load_samples())
         print(f"   {REFERENCE_COPIES} reference copies (200 seeds), the stubs, {len(mistakes)} mistakes, "
               f"{len(alternatives)} correct alternatives, {len(hostile)} hostile samples and "
-              f"{len(expected) - REFERENCE_COPIES - 2 - len(mistakes) - len(alternatives) - len(hostile)}"
-              " bad inputs checked")
+              f"{len(expected) - REFERENCE_COPIES - 2 - samples - len(mistakes) - len(alternatives) - len(hostile)}"
+              f" bad inputs and {samples} samples without the maths checked")
         print("   mistake                          class    lost  failing tests")
         for mid, cls, lost, failing, ok in rows:
             names = ", ".join(f.split(".", 1)[1].removeprefix("test_") for f in failing)
@@ -182,6 +191,16 @@ def _visibility_problems(name, results, tmp):
     if "seed" in results["kata"] and not any("data seed" in t["output"] for t in hidden):
         found.append(f"{name}: no hidden test tells the instructor the data seed")
     return found
+
+
+# Where an error names the student's own line: "(layers.py line 9, in backward: <code>)".
+_QUOTED_CODE = re.compile(r"\((?:\w+\.py|cell \d+) line \d+, in \w+: .*?\)(?=;|$|\s)", re.M)
+
+
+def _solution_code(results):
+    """Solution code the judge's messages show (the student's quoted lines left out)."""
+    text = _QUOTED_CODE.sub("", "\n".join(t["output"] for t in results["tests"]))
+    return [code for code in SOLUTION_CODE if code in text]
 
 
 def _first_failure(results, cls):

@@ -116,6 +116,16 @@ class Runner:
         """The current values of the arrays kept by `hold`."""
         return {"kind": "list", "items": [encode(v) for v in self.lists[ref]]}
 
+    def subtract(self, ref, values):
+        """`held[i] -= values[i]` on the arrays kept by `hold`: a model's optimizer step
+        (p -= lr * g, with lr * g computed by the judge)."""
+        def write(item, value):
+            item -= value          # student objects may define __isub__: guarded
+
+        for item, value in zip(self.lists[ref], values):
+            self._student(write, item, value)
+        return ref
+
     def sgd_update(self, handle, params, grads):
         """update() on aggregate copies of two lists, as a model hands them over.
 
@@ -141,7 +151,7 @@ def _decode_request(fields):
 
 def serve(the_runner, op, fields):
     """Answer one request on the runner's side; student exceptions become error info."""
-    if op not in ("new", "call", "read", "hold", "held", "sgd_update"):
+    if op not in ("new", "call", "read", "hold", "held", "subtract", "sgd_update"):
         raise ValueError(f"unknown request {op!r}")
     try:
         return {"ok": getattr(the_runner, op)(**_decode_request(fields))}

@@ -28,7 +28,8 @@ import numpy as np
 import pytest
 from pytest_check import check
 
-from grading.judge.subject import StudentError
+from grading.judge.suites.diagnose import grad_shape_problem, one_line, with_hint
+from grading.judge.suites.student import Student  # noqa: F401 (the suites' C.Student)
 
 FD_STEP = 1e-5
 FD_LIMIT = 1e-6
@@ -125,13 +126,16 @@ def matching_hint(got, hints, right=None):
 
 def dx_hints(W, dout):
     square = W.shape[0] == W.shape[1]
-    return [("it equals dout @ W: transpose W, dx = dout @ W.T", dout @ W if square else None),
-            ("it equals dout: dx = dout @ W.T", dout if square else None)]
+    return [("it equals dout @ W, W as it is: dx has x's shape (N, D) and W is (D, H); the "
+             "shapes tell you which factor to transpose", dout @ W if square else None),
+            ("it equals dout: dx carries dout back through W (a matrix product)",
+             dout if square else None)]
 
 
 def dW_hints(x, dout):
     dW = x.T @ dout
-    return [("it equals the transpose of dW: dW = x.T @ dout", dW.T),
+    return [("it is the transpose of dW: the factors are swapped or the wrong one is "
+             "transposed; dW has W's shape (D, H)", dW.T),
             ("it equals twice dW: backward must overwrite grads[0], not add to it", 2 * dW),
             ("it equals dW / N: dW is a sum over the batch, do not average", dW / len(x)),
             ("it is all zeros: backward must write dW into self.grads[0][...]",
@@ -140,10 +144,6 @@ def dW_hints(x, dout):
 
 # ---------------------------------------------------------------------------------------
 # Reporting: every helper records at most one failure and tells whether all was well.
-
-def one_line(text):
-    return " ".join(str(text).split())
-
 
 _reported = set()
 
@@ -168,10 +168,6 @@ def fail(message):
     return False
 
 
-def _with_hint(message, hint):
-    return message + (f"; {hint}" if hint else "")
-
-
 def _shape_hint(got_shape, shape):
     if len(shape) == 2 and tuple(got_shape) == tuple(shape[::-1]) and shape[0] != shape[1]:
         return "it is transposed"
@@ -194,7 +190,7 @@ def expect_array(got, shape, what, *, returned=None, shape_text=""):
         return fail(f"{label} has dtype {got.dtype}, expected float64 like the inputs "
                     "(do not convert the dtype)")
     if got.shape != tuple(shape):
-        return fail(_with_hint(f"{label} has shape {got.shape}, expected {wanted}",
+        return fail(with_hint(f"{label} has shape {got.shape}, expected {wanted}",
                                _shape_hint(got.shape, shape)))
     if not np.all(np.isfinite(got)):
         return fail(f"{label} contains nan or inf, expected finite values")
@@ -216,7 +212,7 @@ def expect_gradient(got, numeric, what, hints=(), right=None):
     if error <= FD_LIMIT:
         return True
     hint = matching_hint(got, hints, right)
-    return fail(_with_hint(f"{what} does not match finite differences: relative error "
+    return fail(with_hint(f"{what} does not match finite differences: relative error "
                            f"{error:.1e} (limit {FD_LIMIT:.0e})", hint))
 
 
@@ -226,7 +222,7 @@ def expect_values(got, expected, what, formula, hints=()):
         return True
     error = float(np.max(np.abs(got - expected)))
     hint = matching_hint(got, hints, expected)
-    return fail(_with_hint(f"{what} differs from {formula}: max abs error {error:.2e}", hint))
+    return fail(with_hint(f"{what} differs from {formula}: max abs error {error:.2e}", hint))
 
 
 def expect_unchanged(after, before, what, hints=()):
@@ -237,130 +233,7 @@ def expect_unchanged(after, before, what, hints=()):
         return True
     change = float(np.max(np.abs(after - before)))
     hint = matching_hint(after, hints, before)
-    return fail(_with_hint(f"{what} (max abs change {change:.2e})", hint))
-
-
-# ---------------------------------------------------------------------------------------
-# The student's objects, with exceptions turned into one-line messages with a hint.
-
-def _none_hint(cls, method):
-    if method != "backward":
-        return "a value is None where an array is needed"
-    kept = "its output (self.out = out)" if cls == "Sigmoid" else "its input (self.x = x)"
-    return f"is the cache still None? forward must keep {kept} every time it runs"
-
-
-def _broadcast_hint(cls, method):
-    if method != "backward" or cls not in ("MatMul", "Affine"):
-        return None
-    hint = "each grads[i] keeps the shape of params[i]: dW = x.T @ dout is (D, H)"
-    return hint + (" and db = dout.sum(axis=0) is (H,)" if cls == "Affine" else "")
-
-
-def _matmul_hint(cls, method):
-    if method == "forward":
-        return "out = x @ W is (N, D) @ (D, H)"
-    if method == "backward":
-        return "dx = dout @ W.T is (N, H) @ (H, D) and dW = x.T @ dout is (D, N) @ (N, H)"
-    return None
-
-
-# (pattern on "Type: message", hint text or hint(cls, method))
-_EXCEPTION_HINTS = (
-    (r"has no attribute 'params'|name 'params' is not defined",
-     "the layer must keep its parameters in self.params (check the spelling: "
-     "self.params, not self.parans)"),
-    (r"has no attribute 'grads'",
-     "the layer must keep its gradients in self.grads, one array per parameter"),
-    (r"name 'np' is not defined",
-     "add `import numpy as np` before your classes (top of the file, or first notebook cell)"),
-    (r"'NoneType' object is not subscriptable",
-     "something indexed is None: self.params and self.grads must stay lists of arrays"),
-    (r"'NoneType'|NoneType", _none_hint),
-    (r"has no attribute '(x|out)'", _none_hint),
-    (r"could not broadcast input array from shape", _broadcast_hint),
-    (r"matmul: Input operand|shapes .* not aligned|mismatch in its core dimension", _matmul_hint),
-)
-
-
-def exception_hint(info, cls, method):
-    text = f"{info.get('type', '')}: {info.get('message', '')}"
-    for pattern, hint in _EXCEPTION_HINTS:
-        if re.search(pattern, text):
-            return hint(cls, method) if callable(hint) else hint
-    return None
-
-
-def _error_text(exc):
-    """The student's error, one line: numpy's gufunc signature and empty code lines cut."""
-    text = one_line(exc)
-    text = re.sub(r", with gufunc signature \S+", "", text)
-    return re.sub(r", in (\w+): \)", r", in \1)", text)
-
-
-def _shapes(names, arrays):
-    return ", ".join(f"{name} of shape {np.shape(a)}" for name, a in zip(names, arrays))
-
-
-ARG_NAMES = {"MatMul": ("W",), "Affine": ("W", "b"), "forward": ("x",), "backward": ("dout",)}
-
-
-class Student:
-    """One object of the submission, as the tests drive it (see grading.judge.subject).
-
-    A plain StudentError becomes an AssertionError with a one-line message that names
-    the call and the shapes it got and, when the error is a known mistake, gives a hint.
-    Timeouts and crashes go on unchanged: the engine reports them as they are.
-    """
-
-    def __init__(self, subject, cls, *arrays, **kwargs):
-        self.cls = cls
-        given = _shapes(ARG_NAMES.get(cls, ()), arrays) or ", ".join(
-            f"{k}={v!r}" for k, v in kwargs.items())
-        self.made = f"{cls}({given})"
-        self.handle = self._guard(self.made, "__init__", subject.new, cls, *arrays, **kwargs)
-
-    def _guard(self, what, method, func, *args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except StudentError as exc:
-            if type(exc) is not StudentError:
-                raise
-            if exc.info.get("type") == "Missing":  # no such class, or a file did not load
-                raise AssertionError(one_line(exc.info.get("message", ""))) from None
-            hint = exception_hint(exc.info, self.cls, method)
-            message = _with_hint(f"{what} raised {_error_text(exc)}", hint)
-            raise AssertionError(one_line(message)) from None
-
-    def call(self, method, *arrays):
-        what = f"{self.made}.{method}({_shapes(ARG_NAMES.get(method, ()), arrays)})"
-        return self._guard(what, method, self.handle.call, method, *arrays)
-
-    def forward(self, x):
-        return self.call("forward", x).value
-
-    def backward(self, dout):
-        return self.call("backward", dout).value
-
-    def read(self, attr):
-        return self._guard(f"reading {self.cls}.{attr}", attr, self.handle.read, attr)
-
-    def hold(self, attr):
-        held = self._guard(f"reading {self.cls}.{attr}", attr, self.handle.hold, attr)
-        return _Held(self, held)
-
-    def update(self, params, grads):
-        what = f"{self.made}.update with {len(params)} parameter(s)"
-        return self._guard(what, "update", self.handle.sgd_update, params, grads)
-
-
-class _Held:
-    def __init__(self, student, held):
-        self.student, self.held = student, held
-
-    def values(self):
-        return self.student._guard(f"reading {self.student.cls}.grads", "grads",
-                                   self.held.values)
+    return fail(with_hint(f"{what} (max abs change {change:.2e})", hint))
 
 
 def grads_now(layer, count, shapes, when):
@@ -370,6 +243,11 @@ def grads_now(layer, count, shapes, when):
         return None
     ok = True
     for i, (item, shape) in enumerate(zip(items, shapes)):
+        problem = isinstance(item, np.ndarray) and grad_shape_problem(
+            layer.cls, i, item.shape, shapes[0], layer.context.get("N"))
+        if problem:   # the same words as when writing it in place raised
+            ok = fail(f"{problem} ({layer.cls}.grads[{i}] {when})")
+            continue
         ok &= expect_array(item, shape, f"{layer.cls}.grads[{i}] {when}",
                            shape_text=f"params[{i}].shape")
     return items if ok else None
@@ -417,7 +295,7 @@ def expect_overwritten(got, expected, first, label, cls):
                 "(self.grads[i][...] = ...), do not add (+=)")
     elif _differs(got, first) is None:
         hint = "it still holds the first backward's gradient: write it on every backward"
-    return fail(_with_hint(f"{cls}: after backward(dout1), backward(dout2), {label} differs "
+    return fail(with_hint(f"{cls}: after backward(dout1), backward(dout2), {label} differs "
                            f"from a fresh layer's after backward(dout2) alone ({difference})",
                            hint))
 
@@ -431,6 +309,6 @@ def expect_same_as_fresh(got, expected, label, cls, stale=None, right=None, cach
     if stale is not None and matching_hint(got, [("stale", stale)], right):
         hint = (f"it was computed from the first forward's {cached}: forward must store "
                 f"self.{cached} = {cached} every time it runs")
-    return fail(_with_hint(f"{cls}: after forward(x1), forward(x2), backward(dout), {label} "
+    return fail(with_hint(f"{cls}: after forward(x1), forward(x2), backward(dout), {label} "
                            f"differs from a fresh layer's after forward(x2), backward(dout) "
                            f"({difference})", hint))

@@ -7,6 +7,8 @@ checks.py), so a wrong forward costs the forward test only.
 import numpy as np
 
 from grading.judge.suites import checks as C
+from grading.judge.suites import interface
+from grading.judge.suites import network
 from grading.judge.suites.checks import distinct_messages  # noqa: F401 (autouse fixture)
 
 CLS = "Affine"
@@ -63,7 +65,10 @@ def test_backward_dx_matches_finite_differences(subject, rng):
         layer.forward(x)
         dx = layer.backward(dout)
         what = f"Affine.backward ({C.dims(N, D, H)})"
-        if C.expect_array(dx, (N, D), what, returned="dx", shape_text="(N, D)"):
+        # Every backward test reads the grads too: gradients of the wrong shape break the
+        # model's update whichever way they were stored (the same diagnosis either way).
+        grads = C.grads_now(layer, 2, _grad_shapes(D, H), f"after {what}")
+        if C.expect_array(dx, (N, D), what, returned="dx", shape_text="(N, D)") and grads:
             numeric = C.numerical_gradient(lambda v: C.affine(v, W, b), x, dout)
             C.expect_gradient(dx, numeric, f"dx returned by {what}", C.dx_hints(W, dout),
                               dout @ W.T)
@@ -163,3 +168,11 @@ def test_arguments_not_modified(subject, rng):
     if C.expect_list(params, 2, "Affine.params after backward"):
         C.expect_unchanged(params[0], W, "forward or backward changed W (params[0])")
         C.expect_unchanged(params[1], b, "forward or backward changed b (params[1])")
+
+
+def test_model_interface(subject, rng):
+    interface.check_interface(subject, rng, CLS)
+
+
+def test_in_the_network(subject, rng):
+    network.check_network(subject, rng, CLS)

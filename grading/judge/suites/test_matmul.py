@@ -6,6 +6,8 @@ Gradients are judged against finite differences of the judge's own formula (see 
 import numpy as np
 
 from grading.judge.suites import checks as C
+from grading.judge.suites import interface
+from grading.judge.suites import network
 from grading.judge.suites.checks import distinct_messages  # noqa: F401 (autouse fixture)
 
 CLS = "MatMul"
@@ -43,7 +45,10 @@ def test_backward_dx_matches_finite_differences(subject, rng):
         layer.forward(x)
         dx = layer.backward(dout)
         what = f"MatMul.backward ({C.dims(N, D, H)})"
-        if C.expect_array(dx, (N, D), what, returned="dx", shape_text="(N, D)"):
+        # Every backward test reads the grads too: gradients of the wrong shape break the
+        # model's update whichever way they were stored (the same diagnosis either way).
+        grads = C.grads_now(layer, 1, [(D, H)], f"after {what}")
+        if C.expect_array(dx, (N, D), what, returned="dx", shape_text="(N, D)") and grads:
             numeric = C.numerical_gradient(lambda v: C.matmul(v, W), x, dout)
             C.expect_gradient(dx, numeric, f"dx returned by {what}", C.dx_hints(W, dout),
                               dout @ W.T)
@@ -126,3 +131,11 @@ def test_arguments_not_modified(subject, rng):
     params = layer.read("params")
     if C.expect_list(params, 1, "MatMul.params after backward"):
         C.expect_unchanged(params[0], W, "forward or backward changed W (params[0])")
+
+
+def test_model_interface(subject, rng):
+    interface.check_interface(subject, rng, CLS)
+
+
+def test_in_the_network(subject, rng):
+    network.check_network(subject, rng, CLS)

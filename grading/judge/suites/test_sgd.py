@@ -1,4 +1,4 @@
-"""Hidden suite for SGD: params[i] -= lr * grads[i], in place, grads untouched.
+"""Hidden suite for SGD: each params[i] becomes p - lr * g, in place, grads untouched.
 
 SGD is judged on plain arrays made here, never on the student's layers: a broken layer
 costs no SGD points. `update` always runs on aggregate copies of the lists (as a model
@@ -9,18 +9,19 @@ the list items, so a rebinding update loses the in-place test only.
 import numpy as np
 
 from grading.judge.suites import checks as C
+from grading.judge.suites import network
 from grading.judge.suites.checks import distinct_messages  # noqa: F401 (autouse fixture)
 
 CLS = "SGD"
 
 
 def _step_hints(p, g, lr):
-    return [("it equals p + lr * g: subtract the step, params[i] -= lr * grads[i]", p + lr * g),
+    return [("it equals p + lr * g: step against the gradient (subtract the step)", p + lr * g),
             ("it equals p - g: multiply the gradient by the learning rate self.lr", p - g),
             ("it equals p - 0.01 * g: use self.lr, not a fixed 0.01", p - 0.01 * g),
             ("it equals p - lr * lr * g: use lr once", p - lr * lr * g),
-            ("the parameter did not change: update the arrays in place, params[i] -= "
-             "lr * grads[i] (p = p - ... only rebinds a local name)", p)]
+            ("the parameter did not change: change the arrays themselves in place "
+             "(params[i] -= ...); p = p - ... only rebinds a local name", p)]
 
 
 def _params(rng, shapes):
@@ -60,14 +61,14 @@ def test_updates_arrays_in_place(subject, rng):
             if isinstance(item, np.ndarray) and not np.array_equal(item, p):
                 C.fail(f"SGD.update put a new array in params[{i}] and left the original "
                        "unchanged: the layers hold the original, so they never see the step; "
-                       "update in place with params[i] -= lr * grads[i], not "
-                       "params[i] = params[i] - ...")
+                       "change the array itself in place (params[i] -= ...), never put a "
+                       "new array in the list (params[i] = ...)")
             else:
-                C.fail(f"SGD.update did not change the array in params[{i}]: update it in "
-                       "place, params[i] -= lr * grads[i]")
+                C.fail(f"SGD.update did not change the array in params[{i}]: change the "
+                       "array itself in place (params[i] -= ...)")
         elif not np.array_equal(original, item):
             C.fail(f"after SGD.update the array in params[{i}] is not the one the list "
-                   "holds: update the arrays themselves, params[i] -= lr * grads[i]")
+                   "holds: change the arrays themselves in place (params[i] -= ...)")
 
 
 def test_leaves_grads_unchanged(subject, rng):
@@ -118,3 +119,7 @@ def test_repeated_updates(subject, rng):
                         [("it equals p - 0.1 * g: the learning rate changed between updates; "
                           "update must not change self.lr", p1 - 0.1 * g2)]
                         + _step_hints(p1, g2, 0.2))
+
+
+def test_in_the_network(subject, rng):
+    network.check_network(subject, rng, CLS)

@@ -6,6 +6,8 @@ Inputs stay within |x| <= 3 (see checks.SIGMOID_RANGE): the book's own formula o
 import numpy as np
 
 from grading.judge.suites import checks as C
+from grading.judge.suites import interface
+from grading.judge.suites import network
 from grading.judge.suites.checks import distinct_messages  # noqa: F401 (autouse fixture)
 
 CLS = "Sigmoid"
@@ -29,7 +31,8 @@ def _backward_hints(x, dout):
              y * (1 - y)),
             ("it equals dout * y: the derivative is y * (1 - y)", dout * y),
             ("it equals dout * (1 - y): the derivative is y * (1 - y)", dout * (1 - y)),
-            ("it equals dout * y * (1 - dout): the factor is (1 - y)", dout * y * (1 - dout)),
+            ("it has the factor (1 - dout) where the derivative has (1 - y)",
+             dout * y * (1 - dout)),
             ("it equals dout: multiply by the derivative y * (1 - y)", dout),
             ("it equals y: backward must return dx, not the output", y)]
 
@@ -105,3 +108,11 @@ def test_arguments_not_modified(subject, rng):
     C.expect_unchanged(backward.args_after[0], dout, "Sigmoid.backward(dout) changed dout in place",
                        [("dout now holds dx: write dx = dout * ... into a new array, "
                          "not dout *= ...", dout * y * (1 - y))])
+
+
+def test_model_interface(subject, rng):
+    interface.check_interface(subject, rng, CLS)
+
+
+def test_in_the_network(subject, rng):
+    network.check_network(subject, rng, CLS)
