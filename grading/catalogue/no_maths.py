@@ -4,7 +4,10 @@ rubric.toml's rule, points only for working maths, caps code that computes none 
 maths at NO_MATHS_SHARE of the total; each sample lists the exact points it earns.
 `at_most` in mistakes.toml: an entry with a second mistake may not score above the first.
 """
-import tomllib
+try:
+    import tomllib  # Python >= 3.11
+except ModuleNotFoundError:  # Python 3.10: the same parser, from PyPI
+    import tomli as tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
