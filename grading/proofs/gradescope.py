@@ -61,6 +61,12 @@ def gradescope_zip(problems):
                 problems.append(f"Python {dotted(version)}: {error}")
                 continue
             installed = "cached venv" if seconds is None else f"setup.sh installed in {seconds:.0f} s"
+            if version == min(pythons):
+                # The oldest also imports the instructor-side modules that need no extras
+                # (a bare `import tomllib` there breaks Python 3.10).
+                done = run([str(venv_python), "-c", "import grading.catalogue, grading.samples, grading.cli"])
+                problems.expect(done.returncode == 0, f"Python {dotted(version)}: the catalogue does not "
+                                f"import: {done.stderr[-800:]}")
             scores = []
             cases = [("reference", catalogue.reference_sources(), 100.0)]
             if version in (min(pythons), max(pythons)):     # the stubs at both ends suffice
