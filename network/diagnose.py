@@ -160,20 +160,31 @@ def _index(model, layer, i):
     raise ValueError("layer not in model")
 
 
+def _is_student_frame(frame, folder):
+    """Is this frame the student's code: a file of `folder`, or (folder None: the classes
+    were defined in a notebook) a method of one of the four classes?"""
+    if folder is not None:
+        return Path(frame.f_code.co_filename).resolve().parent == folder
+    return type(frame.f_locals.get("self")).__name__ in CLASSES
+
+
 def blame_exception(exc, folder, cls=""):
     """Finding for an exception raised in the student's code: the class whose method raised
-    (cls when the traceback does not say)."""
-    folder = Path(folder).resolve()
+    (cls when the traceback does not say). folder: where layers.py lives, None for a notebook."""
+    folder = Path(folder).resolve() if folder is not None else None
     where = f"{cls}.__init__" if cls else ""
     tb = exc.__traceback__
     while tb is not None:
         frame = tb.tb_frame
-        if Path(frame.f_code.co_filename).resolve().parent == folder:
+        if _is_student_frame(frame, folder):
             owner = frame.f_locals.get("self")
             cls = type(owner).__name__ if owner is not None else cls
             where = f"{cls}.{frame.f_code.co_name}" if owner is not None else frame.f_code.co_name
         tb = tb.tb_next
-    what = f"{type(exc).__name__}: {exc}"
+    what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if isinstance(exc, NotImplementedError) and where:
+        return Finding(cls, f"{where} is not implemented yet: fill it in first (make test CLASS={cls})",
+                       f"{where}를 아직 구현하지 않았습니다: 먼저 채우세요 (make test CLASS={cls})")
     if not where:
         return Finding("", f"training stopped: {what}", f"학습이 멈췄습니다: {what}")
     return Finding(cls, f"training stopped in {where}: {what}. Look at {cls} (make test CLASS={cls})",

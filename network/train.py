@@ -64,6 +64,17 @@ def run(folder, epochs, out, hidden, lr, batch, seed, checks=True):
         return 1, None
     layers, optimizer_module = modules
     findings = (diagnose.quick_checks(folder, TESTS) or []) if checks and TESTS.is_dir() else []
+    return run_modules(layers, optimizer_module, epochs, out, hidden, lr, batch, seed,
+                       findings=findings, folder=folder)
+
+
+def run_modules(layers, optimizer_module, epochs, out, hidden=BOOK["hidden"], lr=BOOK["lr"],
+                batch=BOOK["batch"], seed=BOOK["seed"], findings=(), folder=None):
+    """Train with the classes of `layers` (Affine, Sigmoid) and `optimizer_module` (SGD):
+    modules, or any objects holding them (the notebook passes its own). findings: what the
+    public checks found already; folder: where layers.py lives (None: a notebook).
+    Returns (exit status, accuracy or None)."""
+    findings = list(findings)
     for f in findings:
         if f.cls not in USED:
             say(f"note: {f.cls} fails its public tests (make test CLASS={f.cls}); this network does "
@@ -106,8 +117,10 @@ def run(folder, epochs, out, hidden, lr, batch, seed, checks=True):
         from network import picture
         picture.save(out, losses, picture.region_grid(model.predict, x), x, t, acc)
     except ImportError:
-        say("note: matplotlib is not installed, so no picture: `make train` installs it",
-            "참고: matplotlib이 없어 그림을 만들지 않았습니다: `make train` 이 설치합니다")
+        say("note: matplotlib is not installed, so no picture: `make train` installs it "
+            "(in Jupyter: %pip install matplotlib)",
+            "참고: matplotlib이 없어 그림을 만들지 않았습니다: `make train` 이 설치합니다 "
+            "(Jupyter에서는 %pip install matplotlib)")
         return status, acc
     say(f"wrote {out}: the loss curve and the decision regions over the data",
         f"{out} 에 저장했습니다: 손실 곡선과 데이터 위의 결정 영역")

@@ -142,3 +142,31 @@ def notebook_run_all(problems):
               if o.output_type == "stream" and o.name == "stderr"]
     problems.expect(not stderr, f"cells wrote to stderr: {stderr}")
     print("   " + "\n   ".join(text.strip().splitlines()[:6]))
+    trained = _output_text(nb, "train")
+    problems.expect("cannot train yet" in trained and "not implemented yet" in trained
+                    and any(c in trained for c in ("Sigmoid", "Affine")),
+                    f"the training cell does not name the class to look at:\n{trained[-800:]}")
+
+
+def _output_text(nb, cell_id):
+    cell = next(c for c in nb.cells if c.id == cell_id)
+    return "".join(o.get("text", "") for o in cell.get("outputs", []))
+
+
+@step("notebook: the training section trains the reference in the book's network (accuracy >= 0.9)")
+def notebook_training(problems):
+    import re
+    import nbformat
+    from nbclient import NotebookClient
+    with tempfile.TemporaryDirectory(prefix="kata-train-") as tmp:
+        tmp = Path(tmp)
+        nb = nbformat.read(variant(released(tmp), tmp / "reference.ipynb"), as_version=4)
+        clean = {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}
+        NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=False,
+                       resources={"metadata": {"path": str(tmp)}}, env=clean).execute()
+    text = _output_text(nb, "train")
+    found = re.search(r"final accuracy: ([0-9.]+)", text)
+    accuracy = float(found.group(1)) if found else None
+    problems.expect(accuracy is not None and accuracy >= 0.9,
+                    f"the reference trained to {accuracy} in the notebook:\n{text[-800:]}")
+    print(f"   the notebook's training cell: final accuracy {accuracy}")
