@@ -11,12 +11,16 @@ from grading.judge.engine import load_rubric, run_suites
 _sandbox = None
 
 
-def sandbox(timeout=10.0):
-    """This process's sandbox, started on first use and kept for the next submissions."""
+def sandbox(timeout=10.0, class_budget=None, submission_budget=None):
+    """This process's sandbox, started on first use and kept for the next submissions
+    (each class of each submission still gets a fresh child with fresh namespaces)."""
     global _sandbox
     if _sandbox is None:
-        from grading.judge.remote import Sandbox
-        _sandbox = Sandbox(timeout=timeout)
+        from grading.judge import remote
+        _sandbox = remote.Sandbox(
+            timeout=timeout,
+            class_budget=class_budget or remote.CLASS_BUDGET,
+            submission_budget=submission_budget or remote.SUBMISSION_BUDGET)
     return _sandbox
 
 
@@ -31,16 +35,19 @@ def sources_for(sources, cls):
     return sources
 
 
-def grade(sub, seed=None, timeout=10.0, classes=CLASSES, rubric=None):
+def grade(sub, seed=None, timeout=10.0, classes=CLASSES, rubric=None, class_budget=None,
+          submission_budget=None):
     """Grade a loaded `Submission`: a results dict in Gradescope's format (plus a few
-    fields of our own under `kata`)."""
+    fields of our own under `kata`). Budgets in wall-clock seconds (None: the defaults of
+    grading.judge.remote): a class's tests together, and the whole submission."""
     started = time.monotonic()
     seed = seed_for(sub.name) if seed is None else seed
-    the_sandbox = sandbox(timeout)
+    the_sandbox = sandbox(timeout, class_budget, submission_budget)
+    deadline = started + the_sandbox.submission_budget
     subjects = []
 
     def make_subject(cls):
-        subjects.append(the_sandbox.subject(sources_for(sub.sources, cls)))
+        subjects.append(the_sandbox.subject(sources_for(sub.sources, cls), deadline))
         return subjects[-1]
 
     verdict = run_suites(make_subject, seed, classes, rubric or load_rubric())
