@@ -12,6 +12,7 @@ Runs in the child right after the fork, before any student code (see zygote.chil
 """
 import ctypes
 import os
+from pathlib import Path
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
@@ -61,17 +62,45 @@ def _mount_points():
 def _remount_all_read_only():
     """Read-only everywhere; locked flags (nosuid, nodev...) kept, as the kernel requires."""
     for path, flags in _mount_points():
+        if path == "/proc" or path.startswith("/proc/"):
+            continue      # per-process files (comm, oom_score_adj); /proc/sys is root's
         try:
             _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | flags)
         except IsolationError:
             # A mount we cannot see or reach (covered by another one) is not reachable
             # for the student either; anything else that stays writable is caught below.
-            if os.path.isdir(path) and os.access(path, os.W_OK) and path != "/proc":
+            if os.path.isdir(path) and os.access(path, os.W_OK):
                 raise
 
 
 def _fresh_tmpfs(path, size, mode="1777"):
     _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode={mode}")
+
+
+def _blocking_ancestor(path):
+    """The outermost folder above `path` that others may not pass through, or None."""
+    for parent in reversed(Path(path).parents):
+        if str(parent) != "/" and not os.stat(parent).st_mode & 0o001:
+            return str(parent)
+    return None
+
+
+def _reveal(paths):
+    """Make `paths` (the Python runtime) reachable for uid 65534 where a private folder
+    (e.g. /root, 0700) is on the way: that folder is covered by an empty tmpfs (hiding
+    the rest of it) and the runtime bound back in at the same place."""
+    covers = {}
+    for path in paths:
+        blocked = _blocking_ancestor(path)
+        if blocked:
+            covers.setdefault(blocked, []).append(path)
+    for blocked, inside in covers.items():
+        fds = [os.open(p, os.O_PATH | os.O_DIRECTORY) for p in inside]
+        _mount("tmpfs", blocked, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
+        for fd, path in zip(fds, inside):
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+            os.close(fd)
 
 
 def _map_own_ids():
@@ -126,17 +155,19 @@ def capabilities():
     return mask
 
 
-def isolate(tmp_bytes, shm_bytes, hide=(), new_network=False):
+def isolate(tmp_bytes, shm_bytes, hide=(), new_network=False, reveal=()):
     """Steps 1-3 of the module's docstring; raises IsolationError if any fails."""
     if os.getuid() != 0:
         _map_own_ids()
     flags = CLONE_NEWNS | CLONE_NEWIPC | (CLONE_NEWNET if new_network else 0)
     _check(_libc.unshare(flags), "unshare(mount, ipc)")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)    # nothing of ours propagates back
-    _remount_all_read_only()
-    for path in hide:                                # the grader's own files (fallback)
+    if reveal:                                       # the fallback: no bubblewrap view
+        _reveal(reveal)
+    for path in hide:                                # the grader's own files, homes
         if os.path.isdir(path):
-            _mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=0")
+            _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=4k,mode=0")
+    _remount_all_read_only()
     _fresh_tmpfs("/tmp", tmp_bytes)
     if os.path.isdir("/dev/shm"):
         _fresh_tmpfs("/dev/shm", shm_bytes)

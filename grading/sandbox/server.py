@@ -179,8 +179,12 @@ def start(mode, memory_bytes):
 def isolation_spec(kind):
     """What each child does to itself before student code (see grading.sandbox.isolate)."""
     plain = kind != "bubblewrap"
-    hide = [str(view.GRADING_DIR), str(view.GRADING_DIR.parent / "solutions")] if plain else []
+    hide, reveal = [], []
+    if plain:   # no bubblewrap view: hide the grader, the answers and the homes
+        hide = [str(view.GRADING_DIR), str(view.GRADING_DIR.parent / "solutions"), "/home"]
+        reveal = view.runtime_dirs()
     return {"tmp_bytes": TMP_BYTES, "shm_bytes": SHM_BYTES, "hide": hide, "network": plain,
+            "reveal": reveal,
             # Only where the user allowed an unsandboxed run may a child go on without.
             "required": not allowed_unsandboxed()}
 

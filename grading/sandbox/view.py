@@ -12,6 +12,7 @@ nothing outside. Without root, the user namespace maps our own uid, so a child r
 the grading user outside, with the read-only view above as its only reach.
 """
 import ctypes
+import functools
 import os
 import sys
 from pathlib import Path
@@ -52,6 +53,7 @@ def _covered(path, dirs):
     return any(path == d or path.startswith(d + "/") for d in dirs)
 
 
+@functools.cache
 def runtime_dirs():
     """Directories to bind read-only: stdlib, the libraries' folders, numpy."""
     import ctypes.util  # noqa: F401  (loads libffi's folder, as the server will)

@@ -90,7 +90,7 @@ def _setup_child(sock, output, workdir, spec):
     if fresh:
         try:
             isolate.isolate(fresh["tmp_bytes"], fresh["shm_bytes"], fresh.get("hide", ()),
-                            fresh.get("network", False))
+                            fresh.get("network", False), fresh.get("reveal", ()))
             workdir = "/tmp"                  # its own tmpfs, gone with it
         except (OSError, ValueError) as exc:
             if fresh.get("required", True):
