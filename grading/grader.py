@@ -3,6 +3,7 @@
 The submission's code runs in the sandbox (`grading.judge.remote`); the hidden suites,
 their data and the scores stay in this process.
 """
+import os
 import time
 
 from grading.judge import CLASSES, FILE_OF, seed_for
@@ -17,10 +18,13 @@ def sandbox(timeout=10.0, class_budget=None, submission_budget=None):
     global _sandbox
     if _sandbox is None:
         from grading.judge import remote
+        # --class-budget and --submission-budget reach the workers as KATA_*_BUDGET.
+        env = os.environ.get
         _sandbox = remote.Sandbox(
             timeout=timeout,
-            class_budget=class_budget or remote.CLASS_BUDGET,
-            submission_budget=submission_budget or remote.SUBMISSION_BUDGET)
+            class_budget=class_budget or float(env("KATA_CLASS_BUDGET") or remote.CLASS_BUDGET),
+            submission_budget=submission_budget or float(
+                env("KATA_SUBMISSION_BUDGET") or remote.SUBMISSION_BUDGET))
     return _sandbox
 
 

@@ -42,6 +42,12 @@ unsandboxed_problem = server.unsandboxed_problem
 _warned = False
 
 
+def header(mode="auto", memory_mb=1024):
+    """The run's header line for `mode`: isolation, uid and memory accounting."""
+    kind = "bubblewrap" if mode != "off" and bwrap_available() else "process limits"
+    return server.describe(kind, (memory_mb << 20) + server.SERVER_BYTES)
+
+
 class _ZygoteGone(Exception):
     """The fork server did not answer (it died, or sent nonsense)."""
 
