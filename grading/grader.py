@@ -3,6 +3,7 @@
 The submission's code runs in the sandbox (`grading.judge.remote`); the hidden suites,
 their data and the scores stay in this process.
 """
+import multiprocessing.util
 import os
 import time
 
@@ -25,6 +26,9 @@ def sandbox(timeout=10.0, class_budget=None, submission_budget=None):
             class_budget=class_budget or float(env("KATA_CLASS_BUDGET") or remote.CLASS_BUDGET),
             submission_budget=submission_budget or float(
                 env("KATA_SUBMISSION_BUDGET") or remote.SUBMISSION_BUDGET))
+        # A pool worker ends through os._exit, past atexit: multiprocessing's own
+        # finalizers still run, so the server stops and its cgroup is removed.
+        multiprocessing.util.Finalize(_sandbox, _sandbox.close, exitpriority=10)
     return _sandbox
 
 

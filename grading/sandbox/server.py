@@ -55,6 +55,7 @@ class Server:
 
     def __init__(self, command, env, memory_bytes, pass_fds=(), kind="bubblewrap"):
         self.kind = kind
+        cgroup.sweep()       # groups of grading processes that were killed
         self.group = cgroup.Group(memory_bytes, TASKS)
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.errors = tempfile.TemporaryFile()
