@@ -45,7 +45,8 @@ _warned = False
 def header(mode="auto", memory_mb=1024):
     """The run's header line for `mode`: isolation, uid and memory accounting."""
     kind = "bubblewrap" if mode != "off" and bwrap_available() else "process limits"
-    return server.describe(kind, (memory_mb << 20) + server.SERVER_BYTES)
+    return server.describe(kind, (memory_mb << 20) + server.SERVER_BYTES,
+                           "KATA_SANDBOX=off" if mode == "off" else None)
 
 
 class _ZygoteGone(Exception):

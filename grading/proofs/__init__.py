@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 PY = sys.executable
 STEPS = []
 # The order the selftest runs them in: cheap and fundamental first.
-MODULES = ["kata", "sandbox", "grader", "gradescope", "nbgrader"]
+MODULES = ["kata", "sandbox", "trust", "grader", "gradescope", "nbgrader"]
 
 
 def load_steps():

@@ -53,10 +53,10 @@ def hostile_sources(name, spec, bases=None):
     return sources
 
 
-def write_hostile(name, folder, spec=None, bases=None):
-    """Write the sample `name` as the submission folder <folder>/<name>/ (layers.py,
-    optimizer.py) and return that folder."""
-    spec = spec or hostile_samples()[name]
+def write_hostile(name, folder, spec=None, bases=None, path=HOSTILE):
+    """Write the sample `name` (of the samples file `path`) as the submission folder
+    <folder>/<name>/ (layers.py, optimizer.py) and return that folder."""
+    spec = spec or hostile_samples(path)[name]
     target = Path(folder) / name
     target.mkdir(parents=True, exist_ok=True)
     for file, text in hostile_sources(name, spec, bases).items():

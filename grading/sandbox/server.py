@@ -190,18 +190,19 @@ def isolation_spec(kind):
             "required": not allowed_unsandboxed()}
 
 
-def describe(kind, memory_bytes):
+def describe(kind, memory_bytes, why_plain=None):
     """The run's header: which isolation and which memory accounting are in force."""
+    why_plain = why_plain or bwrap_problem()
     root = os.geteuid() == 0
     uid = ("uid 65534 (nobody, owns nothing outside), no capabilities" if root else
            "your uid mapped in a user namespace (not root: no uid that owns nothing)")
     if kind == "bubblewrap":
         head = "bubblewrap, read-only view of the Python runtime and numpy only"
     elif root or allowed_unsandboxed():
-        head = (f"no bubblewrap ({bwrap_problem()}): the machine's files read-only, grader "
+        head = (f"no bubblewrap ({why_plain}): the machine's files read-only, grader "
                 "and solutions hidden")
         if not root:
-            head = f"UNSANDBOXED (--allow-unsandboxed; {bwrap_problem()})"
+            head = f"UNSANDBOXED (--allow-unsandboxed; {why_plain})"
     else:
         head = "refused"
     mode = cgroup.mode()

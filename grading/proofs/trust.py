@@ -1,0 +1,208 @@
+"""Issue 7's findings 1, 2, 3, 5, 6 as one batch: hostile samples between honest copies.
+
+One `python -m grading grade --jobs 1` run per sandbox mode (bubblewrap where it runs, and
+the fallback), so that every sample is graded by the same worker and the same fork
+server as the honest submissions before and after it. Then the machine is checked: no
+process, cgroup, file or SysV segment survives, memory is back, and nothing outside
+--out changed (the checkout, a root-only canary, the folders around --out).
+"""
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from grading.proofs import PY, ROOT, _write, run, step
+
+OPTIONS = ["--jobs", "1", "--timeout", "5", "--class-budget", "6", "--submission-budget", "8"]
+SUBMISSION_BUDGET = 8.0
+KEYS = ("6b617461", "6b610000")           # the samples' SysV keys (hex, as /proc shows them)
+HONEST_BEFORE, HONEST_AFTER = ["honest-1", "honest-2"], ["honest-3", "honest-4"]
+
+
+def _snapshot(folder, skip=()):
+    """{relative path: (size, mtime_ns)} of every file below `folder`."""
+    found = {}
+    for path, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if d not in skip and os.path.join(path, d) not in skip]
+        for name in files:
+            full = os.path.join(path, name)
+            try:
+                st = os.lstat(full)
+            except OSError:
+                continue
+            found[os.path.relpath(full, folder)] = (st.st_size, st.st_mtime_ns)
+    return found
+
+
+def _nobody_processes():
+    """{pid: comm} of processes running as uid 65534 or named like our samples' leftovers."""
+    found = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            comm = Path(f"/proc/{pid}/comm").read_text().strip()
+            uid = os.stat(f"/proc/{pid}").st_uid
+        except OSError:
+            continue
+        if uid == 65534 or comm.startswith("kata-"):
+            found[int(pid)] = comm
+    return found
+
+
+def _shmem_kib():
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("Shmem:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _host_plants():
+    """Anything the samples tried to leave on the machine itself."""
+    places = [Path(d, n) for d in ("/", "/tmp", "/dev/shm", "/var/tmp", str(ROOT))
+              for n in ("kata-planted.txt", "fractions.py", "statistics.py", "hog")]
+    found = [str(p) for p in places if p.exists()]
+    segments = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
+    found += [f"SysV key {line.split()[0]}" for line in segments
+              if format(int(line.split()[0]), "08x").startswith(KEYS)]
+    return found
+
+
+def _batch(tmp, mode):
+    """The submission folders in grading order, and {name: (scores, words)}."""
+    from grading import catalogue
+    from grading.samples import TRUST, hostile_samples, write_hostile
+    reference = catalogue.reference_sources()
+    samples = hostile_samples(TRUST)
+    if mode == "off":
+        samples.pop("peek_usr")      # the fallback shows the machine, read-only
+    names = list(samples) + ["plant-again"]
+    paths, expected = [], {}
+    for name in HONEST_BEFORE:
+        paths.append(_write(tmp / "subs" / name, reference))
+    for name in names:
+        spec = samples[name.removesuffix("-again")]
+        written = write_hostile(name.removesuffix("-again"), tmp / "samples" / name, spec)
+        paths.append(written.rename(tmp / "subs" / name))
+        expected[name] = (spec["scores"], spec["words"])
+    for name in HONEST_AFTER:
+        paths.append(_write(tmp / "subs" / name, reference))
+    for name in HONEST_BEFORE + HONEST_AFTER:
+        expected[name] = ({"*": 25}, [])
+    return paths, expected
+
+
+def _check_results(out, expected, problems, mode):
+    for name, (scores, words) in expected.items():
+        path = out / name / "results.json"
+        if not path.exists():
+            problems.append(f"[{mode}] {name}: no results.json")
+            continue
+        results = json.loads(path.read_text())
+        got = {c: v["score"] for c, v in results["kata"]["classes"].items()}
+        text = results["output"] + "\n".join(t["output"] for t in results["tests"])
+        for cls in ("MatMul", "Sigmoid", "Affine", "SGD"):
+            want = scores.get(cls, scores.get("*"))
+            if want is not None and got.get(cls) != want:
+                problems.append(f"[{mode}] {name}: {cls} scored {got.get(cls)}, expected {want}: "
+                                + text[:600])
+        for word in words:
+            problems.expect(word in text, f"[{mode}] {name}: no {word!r} in:\n{text[:800]}")
+        if name == "hog":
+            problems.expect("SIGKILL (out of memory?)" in text or "did not finish within" in text,
+                            f"[{mode}] hog was neither killed nor timed out:\n{text[:800]}")
+            if "SIGKILL" not in text:
+                print(f"     [{mode}] hog: the per-call time ran out before the memory (busy machine)")
+        if name == "sleeper":
+            problems.expect(results["score"] < 100, f"[{mode}] sleeper scored 100")
+            problems.expect(results["execution_time"] <= SUBMISSION_BUDGET + 2,
+                            f"[{mode}] sleeper took {results['execution_time']} s, over its "
+                            f"{SUBMISSION_BUDGET:g} s budget")
+
+
+def _one_mode(mode, problems):
+    from grading.sandbox import cgroup
+    with tempfile.TemporaryDirectory(prefix="kata-trust-") as tmp:
+        tmp = Path(tmp)
+        paths, expected = _batch(tmp, mode)
+        canary = Path(f"/var/tmp/kata-canary-{os.getpid()}")
+        canary.write_text("only root may read this\n")
+        canary.chmod(0o600)
+        repo_before = _snapshot(ROOT, skip={".venv", ".git", str(ROOT / "demo")})
+        tmp_before = _snapshot(tmp)
+        nobody_before, groups_before = _nobody_processes(), set(cgroup.leftovers())
+        shmem_before = _shmem_kib()
+        out = tmp / "out"
+        started = time.monotonic()
+        done = run([PY, "-m", "grading", "grade", *map(str, paths), "--out", str(out),
+                    "--quiet", *OPTIONS], env=dict(os.environ, KATA_SANDBOX=mode))
+        seconds = time.monotonic() - started
+        try:
+            header = next(line for line in done.stderr.splitlines() if line.startswith("sandbox:"))
+        except StopIteration:
+            header = "(no sandbox header)"
+        print(f"   KATA_SANDBOX={mode}: {len(paths)} submissions in {seconds:.1f} s, exit "
+              f"{done.returncode}\n     {header}")
+        problems.expect(done.returncode == 0, f"[{mode}] grade exited {done.returncode}: "
+                                              + done.stderr[-1500:])
+        problems.expect(header != "(no sandbox header)", f"[{mode}] no sandbox header")
+        _check_results(out, expected, problems, mode)
+        # Nothing survives: processes, cgroups, files, segments; memory comes back.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and (
+                set(_nobody_processes()) - set(nobody_before)
+                or _shmem_kib() > shmem_before + (64 << 10)):
+            time.sleep(0.1)
+        left = {p: c for p, c in _nobody_processes().items() if p not in nobody_before}
+        problems.expect(not left, f"[{mode}] processes survived the run: {left}")
+        groups = set(cgroup.leftovers()) - groups_before
+        problems.expect(not groups, f"[{mode}] cgroups survived the run: {sorted(groups)}")
+        shmem = _shmem_kib()
+        print(f"     shared memory (tmpfs + SysV) on the machine: {shmem_before >> 10} MiB "
+              f"before, {shmem >> 10} MiB after")
+        problems.expect(shmem <= shmem_before + (64 << 10),
+                        f"[{mode}] memory not back: Shmem {shmem_before} -> {shmem} KiB")
+        plants = _host_plants()
+        problems.expect(not plants, f"[{mode}] left on the machine: {plants}")
+        # Nothing outside --out changed; --out holds only what the grader writes.
+        problems.expect(_snapshot(ROOT, skip={".venv", ".git", str(ROOT / "demo")}) == repo_before,
+                        f"[{mode}] the checkout changed during the run")
+        problems.expect({k: v for k, v in _snapshot(tmp).items() if not k.startswith("out/")}
+                        == tmp_before, f"[{mode}] files next to --out changed")
+        extra = [k for k in _snapshot(out) if k != "grades.csv"
+                 and not (k.endswith("/results.json") and k.count("/") == 1)]
+        problems.expect(not extra, f"[{mode}] unexpected files in --out: {extra}")
+        problems.expect(canary.read_text() == "only root may read this\n",
+                        f"[{mode}] the canary changed")
+        canary.unlink()
+
+
+@step("trust: issue 7's hostile samples in one batch between honest copies, per sandbox mode")
+def trust_batch(problems):
+    from grading.judge import remote
+    modes = (["bwrap"] if remote.bwrap_available() else []) + ["off"]
+    if os.geteuid() != 0:
+        print("   not root: the fallback would refuse to grade (checked in grading/selftests)")
+        modes = [m for m in modes if m != "off"]
+    for mode in modes:
+        _one_mode(mode, problems)
+
+
+@step("trust: the Gradescope layout without bubblewrap scores the stubs 0")
+def gradescope_fallback(problems):
+    from grading import catalogue, gradescope
+    import zipfile
+    with tempfile.TemporaryDirectory(prefix="kata-trust-gs-") as tmp:
+        root = Path(tmp, "autograder")
+        with zipfile.ZipFile(gradescope.build(Path(tmp, "autograder.zip"))) as z:
+            z.extractall(root / "source")
+        _write(root / "submission", catalogue.stub_sources())
+        (root / "results").mkdir()
+        # A results.json left from before must never be what Gradescope reads.
+        (root / "results" / "results.json").write_text('{"score": 100}')
+        run(["bash", str(root / "source" / "run_autograder")],
+            env=dict(os.environ, AUTOGRADER_ROOT=str(root), KATA_PYTHON=PY, KATA_SANDBOX="off"))
+        data = json.loads((root / "results" / "results.json").read_text())
+        print(f"   stubs, KATA_SANDBOX=off: score {data['score']:g}")
+        problems.expect(data["score"] == 0, f"Gradescope fallback scored the stubs {data['score']}")
+        shutil.rmtree(root, ignore_errors=True)
