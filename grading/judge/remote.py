@@ -154,8 +154,7 @@ class Sandbox:
     def _spawn(self):
         """A fresh child: (id, generation, socket to it, fd of its output file)."""
         spec = {"cpu_seconds": math.ceil(self.timeout) + 1,
-                "memory_bytes": self.memory_mb << 20, "refuse_forks": self.refuse_forks,
-                "isolate": server.isolation_spec(self.isolation)}
+                "memory_bytes": self.memory_mb << 20, "refuse_forks": self.refuse_forks}
         with self._lock:
             if self._pid != os.getpid():     # we were forked: that server is the parent's
                 self._servers.clear()
@@ -164,7 +163,7 @@ class Sandbox:
                 if self._server is None:
                     self._start()
                 try:
-                    spec["isolate"] = server.isolation_spec(self.isolation)
+                    spec["isolate"] = server.isolation_spec(self.isolation)   # per server kind
                     reply, fds = self._ask({"op": "spawn", "limits": spec})
                 except _ZygoteGone:
                     continue
