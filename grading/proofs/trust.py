@@ -6,6 +6,7 @@ server as the honest submissions before and after it. Then the machine is checke
 process, cgroup, file or SysV segment survives, memory is back, and nothing outside
 --out changed (the checkout, a root-only canary, the folders around --out).
 """
+import ctypes
 import json
 import os
 import shutil
@@ -57,14 +58,35 @@ def _shmem_kib():
     return 0
 
 
+MARK = b"kata-planted-by-a-submission"
+
+
 def _host_plants():
-    """Anything the samples tried to leave on the machine itself."""
-    places = [Path(d, n) for d in ("/", "/tmp", "/dev/shm", "/var/tmp", str(ROOT))
-              for n in ("kata-planted.txt", "fractions.py", "statistics.py", "hog")]
-    found = [str(p) for p in places if p.exists()]
-    segments = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
-    found += [f"SysV key {line.split()[0]}" for line in segments
-              if format(int(line.split()[0]), "08x").startswith(KEYS)]
+    """Anything the samples left on the machine itself; removed at once (a sandbox that
+    fails this proof must not leave the machine's Python poisoned), and reported."""
+    import sys
+    import numpy
+    folders = {"/", "/tmp", "/dev", "/dev/shm", "/var/tmp", str(ROOT),
+               os.path.dirname(os.path.dirname(numpy.__file__))} | {p for p in sys.path if p}
+    found = []
+    for folder in folders:
+        for name in ("kata-planted.txt", "fractions.py", "statistics.py", "decimal.py", "hog"):
+            path = Path(folder, name)
+            try:
+                with open(path, "rb") as f:
+                    head = f.read(200)
+                planted = MARK in head or (name == "hog" and path.is_file())
+            except OSError:
+                continue
+            if planted:
+                path.unlink()
+                found.append(str(path))
+    libc = ctypes.CDLL(None)
+    for line in Path("/proc/sysvipc/shm").read_text().splitlines()[1:]:
+        key, shmid = int(line.split()[0]), int(line.split()[1])
+        if format(key, "08x").startswith(KEYS):
+            libc.shmctl(shmid, 0, None)                      # IPC_RMID
+            found.append(f"SysV key {key:#x}")
     return found
 
 
@@ -189,7 +211,7 @@ def trust_batch(problems):
 
 
 @step("trust: the Gradescope layout without bubblewrap scores the stubs 0")
-def gradescope_fallback(problems):
+def trust_gradescope_fallback(problems):
     from grading import catalogue, gradescope
     import zipfile
     with tempfile.TemporaryDirectory(prefix="kata-trust-gs-") as tmp:
