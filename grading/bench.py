@@ -68,7 +68,7 @@ def safeguards(repeat):
         subject.new("MatMul", np.eye(2))
         subject.close()
 
-    print(f"sandbox: {remote.header()}")
+    print(remote.header())
     for mode in ("bwrap", "off"):
         if mode == "bwrap" and not remote.bwrap_available():
             continue

@@ -64,6 +64,8 @@ def _remount_all_read_only():
     for path, flags in _mount_points():
         if path == "/proc" or path.startswith("/proc/"):
             continue      # per-process files (comm, oom_score_adj); /proc/sys is root's
+        if flags & MS_RDONLY:
+            continue      # already (bubblewrap's binds): each remount costs ~0.5 ms
         try:
             _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | flags)
         except IsolationError:
