@@ -60,7 +60,9 @@ def grade(sub, seed=None, timeout=10.0, classes=CLASSES, rubric=None, class_budg
 
     verdict = run_suites(make_subject, seed, classes, rubric or load_rubric())
     printed = "".join(getattr(s, "output", "") or "" for s in subjects).strip()
-    return results_json(sub, verdict, time.monotonic() - started, the_sandbox.isolation, printed)
+    results = results_json(sub, verdict, time.monotonic() - started, the_sandbox.isolation, printed)
+    results["kata"]["sandbox"] = the_sandbox.describe()     # the run's header, for the record
+    return results
 
 
 def results_json(sub, verdict, seconds, isolation, printed=""):
