@@ -2,13 +2,14 @@
 
 Least privilege: the Python runtime (interpreter, standard library, the shared libraries
 this process has mapped), numpy, and the sandbox package, all read-only; a root that is
-read-only too. Not /usr whole (nbgrader's exchange lives in /usr/local/share), no home
-folder, no /etc beyond the loader's cache.
+read-only too. Not /usr whole (nbgrader's exchange lives in /usr/local/share), nothing of
+a home folder but the runtime itself where Python lives in one (pyenv), no /etc beyond the
+loader's cache.
 
 The uid: as root, the server runs in a user namespace that maps only 0 and 65534 (both to
 themselves): the server is uid 0 in it, with just the capabilities it needs to give each
-child fresh namespaces, and each child then drops to 65534 (nobody), a uid that owns
-nothing outside. Without root, the user namespace maps our own uid, so a child runs as
+child fresh namespaces and to end it (SETUID, SETGID, SYS_ADMIN, KILL, in that namespace
+only), and each child then drops to 65534 (nobody), a uid that owns nothing outside. Without root, the user namespace maps our own uid, so a child runs as
 the grading user outside, with the read-only view above as its only reach.
 """
 import ctypes
