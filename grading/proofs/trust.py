@@ -115,7 +115,10 @@ def _batch(tmp, mode):
 
 
 def _check_results(out, expected, problems, mode):
+    from grading.sandbox import cgroup
     for name, (scores, words) in expected.items():
+        if name == "hog" and cgroup.mode() == "none":
+            scores = {c: v for c, v in scores.items() if c != "SGD"}   # rlimits, no kill
         path = out / name / "results.json"
         if not path.exists():
             problems.append(f"[{mode}] {name}: no results.json")
@@ -130,7 +133,7 @@ def _check_results(out, expected, problems, mode):
                                 + text[:600])
         for word in words:
             problems.expect(word in text, f"[{mode}] {name}: no {word!r} in:\n{text[:800]}")
-        if name == "hog":
+        if name == "hog" and cgroup.mode() != "none":
             problems.expect("SIGKILL (out of memory?)" in text or "did not finish within" in text,
                             f"[{mode}] hog was neither killed nor timed out:\n{text[:800]}")
             if "SIGKILL" not in text:

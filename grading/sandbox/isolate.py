@@ -105,6 +105,18 @@ def _reveal(paths):
             os.close(fd)
 
 
+def _bound_sysv_memory(size):
+    """SysV shared memory of our fresh IPC namespace: at most `size` bytes in all, where
+    /proc/sys may be written (the fallback as root; bubblewrap binds it read-only, and
+    there the sandbox's cgroup counts it). Same bound as /dev/shm: numpy needs none."""
+    for name, value in (("shmmax", size), ("shmall", max(1, size // os.sysconf("SC_PAGE_SIZE")))):
+        try:
+            with open(f"/proc/sys/kernel/{name}", "w") as f:
+                f.write(str(value))
+        except OSError:
+            pass
+
+
 def _map_own_ids():
     uid, gid = os.getuid(), os.getgid()
     _check(_libc.unshare(CLONE_NEWUSER), "unshare(user)")
@@ -173,6 +185,7 @@ def isolate(tmp_bytes, shm_bytes, hide=(), new_network=False, reveal=()):
     _fresh_tmpfs("/tmp", tmp_bytes)
     if os.path.isdir("/dev/shm"):
         _fresh_tmpfs("/dev/shm", shm_bytes)
+    _bound_sysv_memory(shm_bytes)
     drop_privileges()
     if os.getuid() == 0 or capabilities():
         raise IsolationError(1, "privileges could not be dropped")

@@ -215,4 +215,5 @@ def describe(kind, memory_bytes, why_plain=None):
               if mode != "none" else
               f"no cgroup ({cgroup.why_none()}): per-process limits and bounded tmpfs only")
     return (f"sandbox: {head}; {uid}; a fresh mount+IPC namespace per class (/tmp "
-            f"{TMP_BYTES >> 20} MiB, /dev/shm {SHM_BYTES >> 20} MiB); seccomp; memory: {memory}")
+            f"{TMP_BYTES >> 20} MiB, /dev/shm {SHM_BYTES >> 20} MiB, SysV {SHM_BYTES >> 20} MiB); "
+            f"seccomp; memory: {memory}")

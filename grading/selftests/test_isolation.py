@@ -91,7 +91,7 @@ def test_memory_outside_rlimit_is_bounded_by_the_cgroup():
         hog = write_hostile("hog", folder, path=TRUST)
         sources = {"optimizer": (hog / "optimizer.py").read_text()}
     with Sandbox(timeout=30) as sandbox:
-        subject = sandbox.subject(sources)
+        subject = sandbox.subject(sources)     # tmpfs, SysV bounded; then memfd pages
         with pytest.raises(StudentCrash, match=r"SIGKILL \(out of memory\?\)"):
             subject.new("SGD")
         subject.close()
