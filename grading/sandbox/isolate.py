@@ -106,9 +106,9 @@ def _reveal(paths):
 
 
 def _bound_sysv_memory(size):
-    """SysV shared memory of our fresh IPC namespace: at most `size` bytes in all, where
-    /proc/sys may be written (the fallback as root; bubblewrap binds it read-only, and
-    there the sandbox's cgroup counts it). Same bound as /dev/shm: numpy needs none."""
+    """SysV shared memory of our fresh IPC namespace: at most `size` bytes in all (its
+    limits are the namespace's own, writable by uid 0 of our user namespace; where they
+    are not, the sandbox's cgroup still counts the pages). numpy needs none."""
     for name, value in (("shmmax", size), ("shmall", max(1, size // os.sysconf("SC_PAGE_SIZE")))):
         try:
             with open(f"/proc/sys/kernel/{name}", "w") as f:
