@@ -51,7 +51,8 @@ def grade(sub, seed=None, timeout=10.0, classes=CLASSES, rubric=None, class_budg
     started = time.monotonic()
     seed = seed_for(sub.name) if seed is None else seed
     the_sandbox = sandbox(timeout, class_budget, submission_budget)
-    deadline = started + the_sandbox.submission_budget
+    # The budget counts the submission's time, not the sandbox's start (first one only).
+    deadline = time.monotonic() + the_sandbox.submission_budget
     subjects = []
 
     def make_subject(cls):

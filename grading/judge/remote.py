@@ -329,16 +329,17 @@ class RemoteSubject(Subject):
         self.output, self.exit_info = "", None
         self._failure = None     # (exception class, info) once the child is gone
         self._loaded = False
-        # Wall-clock budgets: this class's, and the submission's (None: unbounded).
-        self._budgets = [(time.monotonic() + sandbox.class_budget, "class")]
-        if deadline is not None:
-            self._budgets.append((deadline, "submission"))
         if deadline is not None and time.monotonic() >= deadline:
             self._sid = None     # never started: nothing to run it in
             self.exit_info = {}
             self._failure = (StudentTimeout, self._budget_info("submission"))
             return
         self._sid, self._generation, self._sock, self._output_fd = sandbox._spawn()
+        # Wall-clock budgets: this class's (from its child's start, so that a fork server
+        # started again in between is not counted), and the submission's.
+        self._budgets = [(time.monotonic() + sandbox.class_budget, "class")]
+        if deadline is not None:
+            self._budgets.append((deadline, "submission"))
         try:
             protocol.send(self._sock, {"sources": sources}, time.monotonic() + self.timeout)
         except OSError:
