@@ -2,8 +2,12 @@
 
 1. the public suite on the reference against a trivial pytest run in the same venv;
 2. a fresh Python process importing numpy (the floor for any per-submission process);
-3. the grader's throughput on a generated corpus: reference copies, catalogue mistakes
+3. what each safeguard of the sandbox costs: the fork server's start (bubblewrap or not),
+   a cgroup made and removed, a child with fresh namespaces and a dropped uid against one
+   without;
+4. the grader's throughput on a generated corpus: reference copies, catalogue mistakes
    and untouched stubs.
+The machine may be shared: every figure is a median, and still noisy under load.
 """
 import argparse
 import os
@@ -43,6 +47,49 @@ def numpy_floor(repeat):
     return floor
 
 
+def _median_seconds(action, repeat):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def safeguards(repeat):
+    """One line per safeguard: what it adds, in milliseconds (medians of `repeat`)."""
+    import numpy as np
+    from grading.judge import remote
+    from grading.sandbox import cgroup, server
+
+    def one_child(sandbox):
+        subject = sandbox.subject({"layers": "class MatMul:\n    def __init__(self, W):\n"
+                                             "        self.W = W\n"})
+        subject.new("MatMul", np.eye(2))
+        subject.close()
+
+    print(remote.header())
+    for mode in ("bwrap", "off"):
+        if mode == "bwrap" and not remote.bwrap_available():
+            continue
+        start = _median_seconds(lambda: server.start(mode, 1 << 30).stop(), max(3, repeat // 3))
+        with remote.Sandbox(mode=mode) as sandbox:
+            fresh = _median_seconds(lambda: one_child(sandbox), repeat)
+            spec = server.isolation_spec
+            server.isolation_spec = lambda kind: None        # the old design: no isolation
+            try:
+                plain = _median_seconds(lambda: one_child(sandbox), repeat)
+            finally:
+                server.isolation_spec = spec
+        print(f"  KATA_SANDBOX={mode}: fork server start {start * 1000:.0f} ms (once per worker); "
+              f"a child with fresh mount+IPC namespaces, read-only remount, uid drop: "
+              f"{fresh * 1000:.1f} ms, without: {plain * 1000:.1f} ms "
+              f"(+{(fresh - plain) * 1000:.1f} ms per class)")
+    if cgroup.mode() != "none":
+        made = _median_seconds(lambda: cgroup.Group(1 << 30, 64).remove(), repeat)
+        print(f"  cgroup {cgroup.mode()} made and removed: {made * 1000:.1f} ms (once per worker)")
+
+
 def corpus(folder, size):
     """Write `size` submissions: a third reference copies, then mistakes, then stubs."""
     from grading.catalogue import load_catalogue, reference_sources, stub_sources, variant_sources
@@ -75,7 +122,8 @@ def throughput(size, jobs):
                        cwd=ROOT, check=True)
         seconds = time.perf_counter() - start
     print(f"grader: {size} submissions in {seconds:.1f} s with --jobs {jobs}: "
-          f"{size / seconds:.1f} submissions/s (aim: >= 10)")
+          f"{size / seconds:.1f} submissions/s (aim: >= 10; a fresh child per class, "
+          f"one fork server per worker)")
 
 
 def main():
@@ -83,10 +131,18 @@ def main():
     p.add_argument("--corpus", type=int, default=210, help="submissions in the grader corpus")
     p.add_argument("--repeat", type=int, default=15, help="repetitions of each timed command")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--parts", default="public,floor,safeguards,throughput",
+                   help="which figures, comma-separated (default: all)")
     args = p.parse_args()
-    public_suite(args.repeat)
-    numpy_floor(args.repeat)
-    throughput(args.corpus, args.jobs)
+    parts = args.parts.split(",")
+    if "public" in parts:
+        public_suite(args.repeat)
+    if "floor" in parts:
+        numpy_floor(args.repeat)
+    if "safeguards" in parts:
+        safeguards(args.repeat)
+    if "throughput" in parts:
+        throughput(args.corpus, args.jobs)
 
 
 if __name__ == "__main__":

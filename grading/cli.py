@@ -156,13 +156,29 @@ def print_summary(results, out):
     print(f"results: {out}/<submission>/results.json, table: {out}/{outputs.GRADES}")
 
 
-def _choose_sandbox():
+def _choose_sandbox(args=None):
     """Try bubblewrap once, here: without it, say so once (not once per worker) and let
-    the workers go straight to process limits."""
+    the workers go straight to process limits. Refuse where a child could not drop its
+    uid, unless --allow-unsandboxed; print the sandbox header; budgets go to the workers
+    through the environment."""
     from grading.judge import remote
-    if os.environ.get("KATA_SANDBOX", "auto") == "auto" and not remote.bwrap_available():
+    if args is not None:
+        for option, name in ((args.class_budget, "KATA_CLASS_BUDGET"),
+                             (args.submission_budget, "KATA_SUBMISSION_BUDGET")):
+            if option is not None and option <= 0:
+                raise UsageError(f"budgets are seconds above 0, not {option:g}")
+            if option is not None:
+                os.environ[name] = str(option)
+        if args.allow_unsandboxed:
+            os.environ["KATA_ALLOW_UNSANDBOXED"] = "1"
+    mode = os.environ.get("KATA_SANDBOX", "auto")
+    if mode == "auto" and not remote.bwrap_available():
         print(f"{remote.WARNING} ({remote.bwrap_problem()})", file=sys.stderr)
-        os.environ["KATA_SANDBOX"] = "off"
+        os.environ["KATA_SANDBOX"] = mode = "off"
+    problem = remote.unsandboxed_problem(mode)
+    if problem:
+        raise UsageError(problem)
+    print(remote.header(mode), file=sys.stderr)
 
 
 def _inside(path, folder):
@@ -217,7 +233,7 @@ def cmd_grade(args):
     for signum in (signal.SIGTERM, signal.SIGHUP):
         if signal.getsignal(signum) != signal.SIG_IGN:   # nohup stays nohup
             signal.signal(signum, _raise_interrupt)      # handled like Ctrl-C
-    _choose_sandbox()
+    _choose_sandbox(args)
     started = time.monotonic()
     results = grade_all(paths, out, args.jobs, args.timeout, args.seed)
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -271,6 +287,14 @@ def parser():
                    help="seconds one call into student code may take (default 10)")
     g.add_argument("--seed", type=int, default=None,
                    help="data seed for every submission (default: derived from its name)")
+    g.add_argument("--class-budget", type=float, default=None, metavar="S",
+                   help="wall-clock seconds for all tests of one class (default 30); "
+                        "the tests not reached score 0")
+    g.add_argument("--submission-budget", type=float, default=None, metavar="S",
+                   help="wall-clock seconds for a whole submission (default 60)")
+    g.add_argument("--allow-unsandboxed", action="store_true",
+                   help="grade even where no sandbox can keep the code from your files "
+                        "(no bubblewrap and not root): only for submissions you trust")
     g.add_argument("--quiet", action="store_true", help="no table at the end")
     g.set_defaults(run=cmd_grade)
     n = sub.add_parser("nbcell", help="(used by the notebook's hidden test cells)")

@@ -3,6 +3,8 @@
 The submission's code runs in the sandbox (`grading.judge.remote`); the hidden suites,
 their data and the scores stay in this process.
 """
+import multiprocessing.util
+import os
 import time
 
 from grading.judge import CLASSES, FILE_OF, seed_for
@@ -11,12 +13,22 @@ from grading.judge.engine import load_rubric, run_suites
 _sandbox = None
 
 
-def sandbox(timeout=10.0):
-    """This process's sandbox, started on first use and kept for the next submissions."""
+def sandbox(timeout=10.0, class_budget=None, submission_budget=None):
+    """This process's sandbox, started on first use and kept for the next submissions
+    (each class of each submission still gets a fresh child with fresh namespaces)."""
     global _sandbox
     if _sandbox is None:
-        from grading.judge.remote import Sandbox
-        _sandbox = Sandbox(timeout=timeout)
+        from grading.judge import remote
+        # --class-budget and --submission-budget reach the workers as KATA_*_BUDGET.
+        env = os.environ.get
+        _sandbox = remote.Sandbox(
+            timeout=timeout,
+            class_budget=class_budget or float(env("KATA_CLASS_BUDGET") or remote.CLASS_BUDGET),
+            submission_budget=submission_budget or float(
+                env("KATA_SUBMISSION_BUDGET") or remote.SUBMISSION_BUDGET))
+        # A pool worker ends through os._exit, past atexit: multiprocessing's own
+        # finalizers still run, so the server stops and its cgroup is removed.
+        multiprocessing.util.Finalize(_sandbox, _sandbox.close, exitpriority=10)
     return _sandbox
 
 
@@ -31,21 +43,27 @@ def sources_for(sources, cls):
     return sources
 
 
-def grade(sub, seed=None, timeout=10.0, classes=CLASSES, rubric=None):
+def grade(sub, seed=None, timeout=10.0, classes=CLASSES, rubric=None, class_budget=None,
+          submission_budget=None):
     """Grade a loaded `Submission`: a results dict in Gradescope's format (plus a few
-    fields of our own under `kata`)."""
+    fields of our own under `kata`). Budgets in wall-clock seconds (None: the defaults of
+    grading.judge.remote): a class's tests together, and the whole submission."""
     started = time.monotonic()
     seed = seed_for(sub.name) if seed is None else seed
-    the_sandbox = sandbox(timeout)
+    the_sandbox = sandbox(timeout, class_budget, submission_budget)
+    # The budget counts the submission's time, not the sandbox's start (first one only).
+    deadline = time.monotonic() + the_sandbox.submission_budget
     subjects = []
 
     def make_subject(cls):
-        subjects.append(the_sandbox.subject(sources_for(sub.sources, cls)))
+        subjects.append(the_sandbox.subject(sources_for(sub.sources, cls), deadline))
         return subjects[-1]
 
     verdict = run_suites(make_subject, seed, classes, rubric or load_rubric())
     printed = "".join(getattr(s, "output", "") or "" for s in subjects).strip()
-    return results_json(sub, verdict, time.monotonic() - started, the_sandbox.isolation, printed)
+    results = results_json(sub, verdict, time.monotonic() - started, the_sandbox.isolation, printed)
+    results["kata"]["sandbox"] = the_sandbox.describe()     # the run's header, for the record
+    return results
 
 
 def results_json(sub, verdict, seconds, isolation, printed=""):

@@ -65,13 +65,18 @@ set -uo pipefail
 root="${AUTOGRADER_ROOT:-/autograder}"
 python="${KATA_PYTHON:-$root/venv/bin/python}"
 mkdir -p "$root/results"
+rm -f "$root/results/results.json"   # only this run's verdict may be read
 out="$(mktemp -d)"
 cd "$root/source"
-"$python" -m grading grade "$root/submission" --out "$out" --jobs 1 --quiet
+# Without bubblewrap and without root the grader refuses (it says why on stderr).
+"$python" -m grading grade "$root/submission" --out "$out" --jobs 1 --quiet 2> "$out/stderr.txt"
 if [ -f "$out/submission/results.json" ]; then
   cp "$out/submission/results.json" "$root/results/results.json"
 else
-  printf '{"score": 0, "output": "The autograder could not grade this submission; please tell your instructor."}\\n' \\
+  "$python" -c 'import json, sys
+why = open(sys.argv[1], errors="replace").read()[-1500:]
+print(json.dumps({"score": 0, "output": "The autograder could not grade this submission; "
+                  "please tell your instructor.\\n" + why}))' "$out/stderr.txt" \\
     > "$root/results/results.json"
 fi
 """

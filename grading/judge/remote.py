@@ -15,174 +15,42 @@ bubblewrap when bubblewrap runs here, and asks it for a fresh child per subject.
 """
 import math
 import os
-import shutil
 import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import weakref
-from pathlib import Path
 
 import numpy as np
 
-import grading
 from grading.judge.subject import StudentCrash, StudentError, StudentTimeout, Subject
-from grading.sandbox import protocol
+from grading.sandbox import protocol, server
 from grading.sandbox.wire import ALLOWED_DTYPES
 
-GRADING_DIR = Path(grading.__file__).resolve().parent
-SANDBOX_DIR = GRADING_DIR / "sandbox"
-START_TIMEOUT = 30.0       # the fork server imports numpy once
 CONTROL_TIMEOUT = 10.0     # a spawn or a close takes milliseconds; longer means it is stuck
 CONTROL_MAX = 1 << 16
-TMP_BYTES = 256 << 20      # the sandbox's /tmp (a tmpfs in memory)
 OUTPUT_SHOWN = 4096        # bytes of a subject's output kept for feedback
 GARBAGE = "the submission's process sent garbage"
-WARNING = "bubblewrap is not available here: submissions run with process limits only"
-# bubblewrap variants, most isolated first: an unprivileged uid if user namespaces allow.
-BWRAP_VARIANTS = (["--unshare-user", "--uid", "65534", "--gid", "65534", "--disable-userns"], [])
-
-_bwrap_flags = None        # per process: None = not tried, False = cannot run, else the
-                           # list of flags that ran (maybe empty)
-_bwrap_problem = ""        # why it cannot run
+CLASS_BUDGET = 30.0        # default wall-clock seconds for all of one class's tests
+SUBMISSION_BUDGET = 60.0   # default wall-clock seconds for a whole submission
+WARNING = server.WARNING
+SandboxStartError = server.SandboxStartError
+Refused = server.Refused
+bwrap_available, bwrap_problem = server.bwrap_available, server.bwrap_problem
+unsandboxed_problem = server.unsandboxed_problem
 _warned = False
 
 
-class SandboxStartError(RuntimeError):
-    """The fork server did not come up."""
+def header(mode="auto", memory_mb=1024):
+    """The run's header line for `mode`: isolation, uid and memory accounting."""
+    kind = "bubblewrap" if mode != "off" and bwrap_available() else "process limits"
+    return server.describe(kind, (memory_mb << 20) + server.SERVER_BYTES,
+                           "KATA_SANDBOX=off" if mode == "off" else None)
 
 
 class _ZygoteGone(Exception):
     """The fork server did not answer (it died, or sent nonsense)."""
-
-
-# --- starting the fork server ----------------------------------------------------------
-
-def _numpy_dir():
-    return os.path.dirname(os.path.dirname(np.__file__))
-
-
-def _environment(pythonpath, tmp):
-    """All the fork server sees of our environment: no secrets, one BLAS thread."""
-    return {"PATH": "/usr/bin:/bin", "PYTHONPATH": pythonpath, "PYTHONSAFEPATH": "1",
-            "PYTHONDONTWRITEBYTECODE": "1", "HOME": tmp, "TMPDIR": tmp, "LANG": "C.UTF-8",
-            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
-def _python_paths():
-    """The directories Python and numpy live in, without duplicates or /usr."""
-    paths = []
-    for path in (sys.base_prefix, sys.prefix, sys.exec_prefix,
-                 os.path.dirname(os.path.realpath(sys.executable)), _numpy_dir()):
-        path = os.path.abspath(path)
-        if any(path == p or path.startswith(p + "/") for p in paths + ["/usr"]):
-            continue
-        paths = [p for p in paths if not p.startswith(path + "/")] + [path]
-    return paths
-
-
-def bwrap_command(bwrap, flags):
-    """bubblewrap around the fork server: read-only Python and numpy, the sandbox package
-    and nothing else of ours; no network, no other processes, a private /tmp."""
-    cmd = [bwrap, "--unshare-all", "--die-with-parent", "--new-session",
-           "--cap-drop", "ALL", *flags,
-           "--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
-    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
-        if os.path.islink(top):
-            cmd += ["--symlink", os.readlink(top), top]
-        elif os.path.isdir(top):
-            cmd += ["--ro-bind", top, top]
-    cmd += ["--ro-bind", "/usr", "/usr", "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
-    bound = _python_paths()
-    for path in bound:
-        cmd += ["--ro-bind", path, path]
-    # If a bound tree holds the judge or the solutions (the grader installed into
-    # site-packages, a checkout under /usr), an empty tmpfs covers them.
-    for secret in (str(GRADING_DIR), str(GRADING_DIR.parent / "solutions")):
-        if any(secret.startswith(p + "/") for p in bound + ["/usr"]):
-            cmd += ["--tmpfs", secret]
-    cmd += ["--ro-bind", str(SANDBOX_DIR), "/kata/grading/sandbox",
-            "--ro-bind", os.devnull, "/kata/grading/__init__.py",   # an empty package stub
-            "--chdir", "/tmp", "--", sys.executable, "-m", "grading.sandbox.zygote"]
-    return cmd, _environment(f"/kata:{_numpy_dir()}", "/tmp")
-
-
-def plain_command():
-    """The fork server without bubblewrap: the same limits, the same file system as us."""
-    return ([sys.executable, "-m", "grading.sandbox.zygote"],
-            _environment(f"{GRADING_DIR.parent}:{_numpy_dir()}", tempfile.gettempdir()))
-
-
-class _Server:
-    """One running fork server: the process and our end of its control socket."""
-
-    def __init__(self, command, env):
-        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.errors = tempfile.TemporaryFile()
-        try:
-            self.process = subprocess.Popen(
-                command + [str(theirs.fileno())], pass_fds=[theirs.fileno()], env=env,
-                cwd="/", stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=self.errors, start_new_session=True)
-        finally:
-            theirs.close()
-        self.control.settimeout(START_TIMEOUT)
-        try:
-            self.hello = protocol.unpack_datagram(self.control.recv(CONTROL_MAX))
-        except (OSError, protocol.ProtocolError):
-            self.hello = None
-        if not isinstance(self.hello, dict) or self.hello.get("ready") is not True:
-            self.errors.seek(0)
-            text = self.errors.read().decode(errors="replace").strip()
-            self.stop()
-            raise SandboxStartError(text[-1000:] or "the fork server did not start")
-
-    def stop(self):
-        """EOF makes the server kill its children and exit; SIGKILL if it lingers.
-        (Killing bwrap kills everything inside: --die-with-parent and the pid namespace.)"""
-        self.control.close()
-        try:
-            self.process.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.errors.close()
-
-
-def _start_bwrap():
-    """The server inside bubblewrap, or None; the first try in a process decides
-    for the rest of it (and which variant to use)."""
-    global _bwrap_flags, _bwrap_problem
-    bwrap, problems = shutil.which("bwrap"), []
-    known = isinstance(_bwrap_flags, list)
-    for flags in ([_bwrap_flags] if known else BWRAP_VARIANTS) if bwrap else []:
-        try:
-            server = _Server(*bwrap_command(bwrap, flags))
-        except SandboxStartError as exc:
-            problems.append(str(exc))
-            continue
-        _bwrap_flags = flags
-        return server
-    _bwrap_flags = False
-    _bwrap_problem = " / ".join(problems) if bwrap else "bwrap is not installed"
-    return None
-
-
-def bwrap_problem():
-    """Why bubblewrap cannot run here, once `bwrap_available()` has said it cannot."""
-    return _bwrap_problem or "it did not start"
-
-
-def bwrap_available():
-    """Whether bubblewrap runs here (tried once per process, like `Sandbox` does)."""
-    if _bwrap_flags is None:
-        server = _start_bwrap()
-        if server is not None:
-            server.stop()
-    return isinstance(_bwrap_flags, list)
 
 
 # --- the sandbox ---------------------------------------------------------------------
@@ -199,8 +67,10 @@ def _wanted_mode(mode):
 class Sandbox:
     """One fork server for this judge process; `.subject(sources)` for each subject."""
 
-    def __init__(self, timeout=10.0, memory_mb=1024, mode="auto", refuse_forks=True):
+    def __init__(self, timeout=10.0, memory_mb=1024, mode="auto", refuse_forks=True,
+                 class_budget=CLASS_BUDGET, submission_budget=SUBMISSION_BUDGET):
         self.timeout, self.memory_mb = float(timeout), int(memory_mb)
+        self.class_budget, self.submission_budget = float(class_budget), float(submission_budget)
         # False only in tests: children may fork, as where seccomp is not supported, so
         # that the clean-up of what they leave behind can be tested.
         self.refuse_forks = bool(refuse_forks)
@@ -220,8 +90,20 @@ class Sandbox:
     def __exit__(self, *exc):
         self.close()
 
-    def subject(self, sources):
-        return RemoteSubject(self, sources)
+    def subject(self, sources, deadline=None):
+        """A fresh child holding `sources`; `deadline` (time.monotonic) ends the
+        submission's budget, the class budget starts now."""
+        return RemoteSubject(self, sources, deadline)
+
+    @property
+    def memory_bytes(self):
+        """The whole sandbox's memory limit: a child's, plus the server's own."""
+        return (self.memory_mb << 20) + server.SERVER_BYTES
+
+    def describe(self):
+        """The header line: the isolation and memory accounting in force."""
+        return server.describe(self._server.kind if self._server else self.isolation,
+                               self.memory_bytes)
 
     def close(self):
         with self._lock:
@@ -231,17 +113,11 @@ class Sandbox:
     def _start(self):
         global _warned
         started = time.monotonic()
-        if self.mode != "off" and _bwrap_flags is not False:
-            self._server = _start_bwrap()
-        if self._server is None and self.mode == "bwrap":
-            raise SandboxStartError(f"KATA_SANDBOX=bwrap, but bubblewrap cannot run here: "
-                                    f"{_bwrap_problem}")
-        self.isolation = "bubblewrap" if self._server else "process limits"
-        if self._server is None:
-            if self.mode == "auto" and not _warned:
-                print(WARNING, file=sys.stderr)
-                _warned = True
-            self._server = _Server(*plain_command())
+        self._server = server.start(self.mode, self.memory_bytes)
+        self.isolation = self._server.kind
+        if self.isolation != "bubblewrap" and self.mode == "auto" and not _warned:
+            print(f"{WARNING} ({bwrap_problem()})", file=sys.stderr)
+            _warned = True
         self._servers.append(self._server)
         self.startup_seconds = time.monotonic() - started
 
@@ -287,6 +163,7 @@ class Sandbox:
                 if self._server is None:
                     self._start()
                 try:
+                    spec["isolate"] = server.isolation_spec(self.isolation)   # per server kind
                     reply, fds = self._ask({"op": "spawn", "limits": spec})
                 except _ZygoteGone:
                     continue
@@ -414,6 +291,9 @@ def _doing(op, fields):
 
 def describe_exit(status):
     """A student-readable account of how the child ended."""
+    if status.get("code") == protocol.ISOLATION_EXIT:
+        return ("the sandbox could not be set up around it (a problem of the grader's "
+                "machine, not of your code: please tell the instructor)")
     if status.get("code") == protocol.BROKEN_EXIT:
         return ("it lost its connection to the grader (did the code close or write to "
                 "file descriptors it did not open?)")
@@ -445,12 +325,22 @@ def _read_output(fd):
 class RemoteSubject(Subject):
     """The student's classes, alive in a sandboxed child; see grading.judge.subject."""
 
-    def __init__(self, sandbox, sources):
+    def __init__(self, sandbox, sources, deadline=None):
         self.sandbox, self.timeout = sandbox, sandbox.timeout
         self.output, self.exit_info = "", None
         self._failure = None     # (exception class, info) once the child is gone
         self._loaded = False
+        if deadline is not None and time.monotonic() >= deadline:
+            self._sid = None     # never started: nothing to run it in
+            self.exit_info = {}
+            self._failure = (StudentTimeout, self._budget_info("submission"))
+            return
         self._sid, self._generation, self._sock, self._output_fd = sandbox._spawn()
+        # Wall-clock budgets: this class's (from its child's start, so that a fork server
+        # started again in between is not counted), and the submission's.
+        self._budgets = [(time.monotonic() + sandbox.class_budget, "class")]
+        if deadline is not None:
+            self._budgets.append((deadline, "submission"))
         try:
             protocol.send(self._sock, {"sources": sources}, time.monotonic() + self.timeout)
         except OSError:
@@ -463,11 +353,14 @@ class RemoteSubject(Subject):
         if self._failure:
             raise self._failure[0](self._failure[1])     # fail fast, never wait again
         frame = protocol.pack({"op": op, "fields": fields})
-        deadline = time.monotonic() + self.timeout
+        call_end = time.monotonic() + self.timeout
+        budget_end, budget = min(self._budgets)
         try:
-            protocol.send_frame(self._sock, frame, deadline)
-            answer = checked_answer(op, protocol.recv(self._sock, deadline))
+            protocol.send_frame(self._sock, frame, min(call_end, budget_end))
+            answer = checked_answer(op, protocol.recv(self._sock, min(call_end, budget_end)))
         except TimeoutError:
+            if budget_end < call_end:
+                self._fail(StudentTimeout, self._budget_info(budget)["message"])
             doing = _doing(op, fields) if self._loaded else "loading your files"
             self._fail(StudentTimeout, f"{doing} did not finish within {self.timeout:g} s: "
                                        "an endless loop?")
@@ -479,6 +372,20 @@ class RemoteSubject(Subject):
         if "error" in answer:
             raise StudentError(answer["error"])
         return answer["ok"]
+
+    def _budget_info(self, budget):
+        if budget == "class":
+            seconds = self.sandbox.class_budget
+            text = (f"the tests of this class used up their time budget ({seconds:g} s in all; "
+                    f"one call may take {self.timeout:g} s): the tests not reached score 0 / "
+                    f"이 클래스의 테스트 시간 예산({seconds:g}초)을 다 써서, 실행되지 못한 "
+                    "테스트는 0점입니다")
+        else:
+            seconds = self.sandbox.submission_budget
+            text = (f"the submission used up its time budget ({seconds:g} s for all classes): "
+                    f"the tests not reached score 0 / 제출물 전체의 시간 예산({seconds:g}초)을 "
+                    "다 써서, 실행되지 못한 테스트는 0점입니다")
+        return {"type": "Timeout", "message": text, "where": ""}
 
     def _fail(self, kind, message):
         # After EOF the child is usually gone already; give it a moment to say how it ended.
@@ -499,7 +406,7 @@ class RemoteSubject(Subject):
 
     def _finish(self, grace=0.0):
         """Have the fork server kill the child and its leftovers; keep status and output."""
-        if self.exit_info is not None:
+        if self.exit_info is not None or self._sid is None:
             return
         self.exit_info = self.sandbox._release(self._sid, self._generation, grace)
         self._sock.close()

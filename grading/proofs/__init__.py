@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 PY = sys.executable
 STEPS = []
 # The order the selftest runs them in: cheap and fundamental first.
-MODULES = ["kata", "public", "notebook", "student", "training", "sandbox", "grader", "inputs",
-           "batch", "output", "gradescope", "nbgrader", "browser"]
+MODULES = ["kata", "public", "notebook", "student", "training", "sandbox", "trust", "grader",
+           "inputs", "batch", "output", "gradescope", "nbgrader", "browser"]
 
 
 def load_steps():

@@ -14,22 +14,23 @@ from pathlib import Path
 from grading import catalogue
 
 HOSTILE = Path(__file__).parent / "hostile.toml"
+TRUST = Path(__file__).parent / "trust.toml"     # the batch-level proof's samples
 KEYS = {"tries", "base", "prepend_layers", "prepend_optimizer", "scores", "words", "edit"}
 
 
-def hostile_samples():
-    """{name: spec}, spec being the sample's table in hostile.toml with the optional keys
-    filled in (scores {}, words [], edit [])."""
-    with open(HOSTILE, "rb") as f:
+def hostile_samples(path=HOSTILE):
+    """{name: spec}, spec being the sample's table in `path` (hostile.toml, trust.toml)
+    with the optional keys filled in (scores {}, words [], edit [])."""
+    with open(path, "rb") as f:
         table = tomllib.load(f)
     for name, spec in table.items():
         unknown = set(spec) - KEYS
         if unknown:
-            raise ValueError(f"{HOSTILE.name}: [{name}] has unknown keys {sorted(unknown)}")
+            raise ValueError(f"{path.name}: [{name}] has unknown keys {sorted(unknown)}")
         if spec.get("base") not in ("reference", "stubs"):
-            raise ValueError(f"{HOSTILE.name}: [{name}] base must be \"reference\" or \"stubs\"")
+            raise ValueError(f"{path.name}: [{name}] base must be \"reference\" or \"stubs\"")
         if "\n" in spec["tries"]:
-            raise ValueError(f"{HOSTILE.name}: [{name}] tries must be one line")
+            raise ValueError(f"{path.name}: [{name}] tries must be one line")
         spec.setdefault("scores", {})
         spec.setdefault("words", [])
         spec.setdefault("edit", [])
@@ -55,10 +56,10 @@ def hostile_sources(name, spec, bases=None):
     return sources
 
 
-def write_hostile(name, folder, spec=None, bases=None):
-    """Write the sample `name` as the submission folder <folder>/<name>/ (layers.py,
-    optimizer.py) and return that folder."""
-    spec = spec or hostile_samples()[name]
+def write_hostile(name, folder, spec=None, bases=None, path=HOSTILE):
+    """Write the sample `name` (of the samples file `path`) as the submission folder
+    <folder>/<name>/ (layers.py, optimizer.py) and return that folder."""
+    spec = spec or hostile_samples(path)[name]
     target = Path(folder) / name
     target.mkdir(parents=True, exist_ok=True)
     for file, text in hostile_sources(name, spec, bases).items():
@@ -66,8 +67,8 @@ def write_hostile(name, folder, spec=None, bases=None):
     return target
 
 
-def write_all(folder):
-    """Write every sample below `folder`: {submission folder: (scores, words)}."""
+def write_all(folder, path=HOSTILE):
+    """Write every sample of `path` below `folder`: {submission folder: (scores, words)}."""
     bases = {"reference": catalogue.reference_sources(), "stubs": catalogue.stub_sources()}
     return {write_hostile(name, folder, spec, bases): (spec["scores"], spec["words"])
-            for name, spec in hostile_samples().items()}
+            for name, spec in hostile_samples(path).items()}

@@ -91,6 +91,16 @@ _ARCHES = {
 }
 # Creating processes: clone, clone3, and fork and vfork (x86_64 only: aarch64 has neither).
 _CLONES = {"x86_64": (56, 435, [57, 58]), "aarch64": (220, 435, [])}
+# Namespaces and mounts (the child made its own before the filter; no more): unshare,
+# setns, mount, umount2, pivot_root; and the new mount API (same numbers everywhere).
+_NAMESPACES = {"x86_64": [272, 308, 165, 166, 155], "aarch64": [97, 268, 40, 39, 41]}
+_NEW_MOUNT_API = [428, 429, 430, 431, 432, 442]     # open_tree .. mount_setattr
+# fcntl: F_SETOWN/F_SETOWN_EX/F_SETSIG (+ O_ASYNC) would have the kernel send a chosen
+# signal to a chosen process on I/O: a kill() that does not look like one. The ioctls
+# FIOSETOWN and SIOCSPGRP set the same owner.
+_FCNTL = {"x86_64": 72, "aarch64": 25}
+F_SETOWN, F_SETSIG, F_SETOWN_EX = 8, 10, 15
+FIOSETOWN, SIOCSPGRP = 0x8901, 0x8902
 _X32_BIT = 0x40000000
 TIOCSTI = 0x5412
 CLONE_THREAD = 0x00010000
@@ -125,9 +135,18 @@ def _filter_program(refuse_forks=True):
                  (_LD_ABS, 16, None, None),             # args[0], low half: the flags
                  (_JSET, CLONE_THREAD, "allow", "deny"),
                  ("ioctl", None, None, None)]
-    prog += [(_JEQ, ioctl, None, "prlimit"),
+    prog += [(_JEQ, nr, "deny", None) for nr in _NAMESPACES[platform.machine()] + _NEW_MOUNT_API]
+    prog += [(_JEQ, ioctl, None, "fcntl"),
              (_LD_ABS, 24, None, None),                 # args[1], low half: the request
-             (_JEQ, TIOCSTI, "deny", "allow"),
+             (_JEQ, TIOCSTI, "deny", None),
+             (_JEQ, FIOSETOWN, "deny", None),
+             (_JEQ, SIOCSPGRP, "deny", "allow"),
+             ("fcntl", None, None, None),
+             (_JEQ, _FCNTL[platform.machine()], None, "prlimit"),
+             (_LD_ABS, 24, None, None),                 # args[1], low half: the command
+             (_JEQ, F_SETOWN, "deny", None),
+             (_JEQ, F_SETSIG, "deny", None),
+             (_JEQ, F_SETOWN_EX, "deny", "allow"),
              ("prlimit", None, None, None),
              (_JEQ, prlimit64, None, "allow"),
              (_LD_ABS, 16, None, None),                 # args[0], low half: the pid

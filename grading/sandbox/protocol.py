@@ -15,6 +15,7 @@ MAX_FRAME = 16 << 20   # bytes of JSON in one frame; the suites' arrays are far 
 MAX_DEPTH = 32         # nesting of lists and dicts; our messages need about 6
 HEADER = struct.Struct(">I")
 BROKEN_EXIT = 70       # a child's exit code when its connection to the judge broke
+ISOLATION_EXIT = 71    # ... when its fresh namespaces or privilege drop failed
 
 
 class ProtocolError(Exception):

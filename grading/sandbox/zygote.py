@@ -36,7 +36,7 @@ import time
 
 import numpy  # noqa: F401  (loaded once here, so every child starts with it)
 
-from grading.sandbox import limits, protocol, runner
+from grading.sandbox import isolate, limits, protocol, runner
 
 PROTO_FD = 100             # the child's socket to the judge: far from 0, 1, 2
 OPEN_FILES = 128           # RLIMIT_NOFILE in the child (must stay above PROTO_FD)
@@ -80,6 +80,22 @@ def _setup_child(sock, output, workdir, spec):
     """Everything that must hold before the first line of student code runs."""
     os.setsid()                               # no terminal, own process group
     limits.die_with_parent()                  # the zygote gone -> this child gone
+    try:
+        # The memory cgroup's OOM killer must pick this child, never the fork server.
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")
+    except OSError:
+        pass
+    fresh = spec.get("isolate")
+    if fresh:
+        try:
+            isolate.isolate(fresh["tmp_bytes"], fresh["shm_bytes"], fresh.get("hide", ()),
+                            fresh.get("network", False), fresh.get("reveal", ()))
+            workdir = "/tmp"                  # its own tmpfs, gone with it
+        except (OSError, ValueError) as exc:
+            if fresh.get("required", True):
+                raise isolate.IsolationError(1, str(exc)) from None
+        limits.die_with_parent()              # a change of uid cleared it
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     os.dup2(sock.detach(), PROTO_FD)
     devnull = os.open(os.devnull, os.O_RDONLY)
@@ -259,6 +275,12 @@ class Zygote:
                 self.control.detach()
                 judge_end.detach()
                 child_main(child_end, output, workdir, spec)
+            except isolate.IsolationError as exc:
+                code = protocol.ISOLATION_EXIT
+                try:
+                    os.write(output, f"sandbox set-up failed: {exc}".encode()[:500])
+                except OSError:
+                    pass
             except BaseException:
                 code = protocol.BROKEN_EXIT
             os._exit(code)

@@ -3,17 +3,20 @@
 
     @pytest.mark.needs("bwrap")     only where the sandbox is bubblewrap
     @pytest.mark.needs("seccomp")   only where the seccomp filter exists (x86_64, aarch64)
+    @pytest.mark.needs("root")      only as root (a uid that owns nothing is root's to give)
+    @pytest.mark.needs("cgroup")    only where a memory and pids cgroup can be made
 """
 import os
 
 from grading.judge import remote
-from grading.sandbox import limits
+from grading.sandbox import cgroup, limits
 
 
 def _available():
     mode = os.environ.get("KATA_SANDBOX", "auto")
     bwrap = mode == "bwrap" or (mode == "auto" and remote.bwrap_available())
-    return {"bwrap": bwrap, "seccomp": limits.seccomp_supported()}
+    return {"bwrap": bwrap, "seccomp": limits.seccomp_supported(), "root": os.geteuid() == 0,
+            "cgroup": cgroup.mode() != "none"}
 
 
 def pytest_configure(config):

@@ -481,6 +481,6 @@ def test_no_network(sandbox):
 @pytest.mark.needs("bwrap")
 def test_python_is_read_only(sandbox):
     subject = sandbox.subject(forward_source("open(np.__file__, 'a')\nreturn x"))
-    with pytest.raises(StudentError, match="OSError: .*Read-only file system"):
+    with pytest.raises(StudentError, match="(OSError|PermissionError): .*(Read-only file system|Permission denied)"):
         subject.new("MatMul", np.eye(2)).forward(np.eye(2))
     subject.close()

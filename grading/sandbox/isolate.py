@@ -1,0 +1,191 @@
+"""A fresh, private corner for each child: namespaces, read-only view, no privileges.
+
+Runs in the child right after the fork, before any student code (see zygote.child_main):
+
+1. new mount and IPC namespaces (and a new network namespace outside bubblewrap); when we
+   are not uid 0 in our user namespace, a nested user namespace first, to be allowed to;
+2. every mount remounted read-only, then fresh size-bounded tmpfs on /tmp and /dev/shm:
+   what a child writes anywhere, files or SysV/POSIX IPC, dies with its namespaces and is
+   never seen by the next class or submission (the root fix for "write and wait");
+3. uid 0 (fallback as root, or bubblewrap as root) drops to 65534 (nobody), which owns
+   nothing; then no capabilities at all (bounding, ambient, permitted) and no_new_privs.
+"""
+import ctypes
+import os
+from pathlib import Path
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
+                        ctypes.c_char_p]
+
+CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWNET = 0x00020000, 0x08000000, 0x40000000
+CLONE_NEWUSER = 0x10000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MS_NOATIME, MS_NODIRATIME, MS_RELATIME, MS_STRICTATIME = 1024, 2048, 1 << 21, 1 << 24
+_FLAG_OF = {"ro": MS_RDONLY, "nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC,
+            "noatime": MS_NOATIME, "nodiratime": MS_NODIRATIME, "relatime": MS_RELATIME}
+PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 47, 4
+PR_SET_NO_NEW_PRIVS = 38
+NOBODY = 65534
+
+
+class IsolationError(OSError):
+    """A step of the isolation failed: the child must not run student code."""
+
+
+def _check(result, what):
+    if result != 0:
+        code = ctypes.get_errno()
+        raise IsolationError(code, f"{what}: {os.strerror(code)}")
+
+
+def _mount(source, target, fstype, flags, data=None):
+    _check(_libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(),
+                       flags, data and data.encode()), f"mount {target}")
+
+
+def _mount_points():
+    """Every mount point of our mount namespace, with its per-mount flags, parents first."""
+    points = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            path = fields[4].encode().decode("unicode_escape")   # \040 for spaces
+            flags = 0
+            for option in fields[5].split(","):
+                flags |= _FLAG_OF.get(option, 0)
+            points.append((path, flags))
+    return points
+
+
+def _remount_all_read_only():
+    """Read-only everywhere; locked flags (nosuid, nodev...) kept, as the kernel requires."""
+    for path, flags in _mount_points():
+        if path == "/proc" or path.startswith("/proc/"):
+            continue      # per-process files (comm, oom_score_adj); /proc/sys is root's
+        if flags & MS_RDONLY:
+            continue      # already (bubblewrap's binds): each remount costs ~0.5 ms
+        try:
+            _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | flags)
+        except IsolationError:
+            # A mount we cannot see or reach (covered by another one) is not reachable
+            # for the student either; anything else that stays writable is caught below.
+            if os.path.isdir(path) and os.access(path, os.W_OK):
+                raise
+
+
+def _fresh_tmpfs(path, size, mode="1777"):
+    _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode={mode}")
+
+
+def _blocking_ancestor(path):
+    """The outermost folder above `path` that others may not pass through, or None."""
+    for parent in reversed(Path(path).parents):
+        if str(parent) != "/" and not os.stat(parent).st_mode & 0o001:
+            return str(parent)
+    return None
+
+
+def _reveal(paths):
+    """Make `paths` (the Python runtime) reachable for uid 65534 where a private folder
+    (e.g. /root, 0700) is on the way: that folder is covered by an empty tmpfs (hiding
+    the rest of it) and the runtime bound back in at the same place."""
+    covers = {}
+    for path in paths:
+        blocked = _blocking_ancestor(path)
+        if blocked:
+            covers.setdefault(blocked, []).append(path)
+    for blocked, inside in covers.items():
+        fds = [os.open(p, os.O_PATH | os.O_DIRECTORY) for p in inside]
+        _mount("tmpfs", blocked, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
+        for fd, path in zip(fds, inside):
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+            os.close(fd)
+
+
+def _bound_sysv_memory(size):
+    """SysV shared memory of our fresh IPC namespace: at most `size` bytes in all (its
+    limits are the namespace's own, writable by uid 0 of our user namespace; where they
+    are not, the sandbox's cgroup still counts the pages). numpy needs none."""
+    for name, value in (("shmmax", size), ("shmall", max(1, size // os.sysconf("SC_PAGE_SIZE")))):
+        try:
+            with open(f"/proc/sys/kernel/{name}", "w") as f:
+                f.write(str(value))
+        except OSError:
+            pass
+
+
+def _map_own_ids():
+    uid, gid = os.getuid(), os.getgid()
+    _check(_libc.unshare(CLONE_NEWUSER), "unshare(user)")
+    with open("/proc/self/setgroups", "w") as f:
+        f.write("deny")
+    for name, ident in (("uid_map", uid), ("gid_map", gid)):
+        with open(f"/proc/self/{name}", "w") as f:
+            f.write(f"{ident} {ident} 1")
+
+
+def drop_privileges():
+    """uid 0 -> nobody; then no capability in any set, and no way to gain one."""
+    # The bounding set needs CAP_SETPCAP to shrink (the fallback as root has it; inside
+    # bubblewrap it already holds only the three caps the server kept). Either way, once
+    # the uid is not 0 and no_new_privs is set, nothing can bring a capability back.
+    for cap in range(64):
+        if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() == 22:
+            break                             # EINVAL: past the last capability
+    _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    if os.getuid() == 0 or os.geteuid() == 0:
+        os.setgroups([])
+        os.setresgid(NOBODY, NOBODY, NOBODY)
+        os.setresuid(NOBODY, NOBODY, NOBODY)   # clears permitted and effective caps
+    _capset_empty()
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def _capset_empty():
+    header, data = _CapHeader(0x20080522, 0), (_CapData * 2)()   # _LINUX_CAPABILITY_VERSION_3
+    _check(_libc.capset(ctypes.byref(header), data), "capset")
+
+
+def capabilities():
+    """The permitted | effective | ambient capability masks of this process (0 once
+    dropped)."""
+    mask = 0
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(("CapPrm:", "CapEff:", "CapAmb:")):
+                mask |= int(line.split()[1], 16)
+    return mask
+
+
+def isolate(tmp_bytes, shm_bytes, hide=(), new_network=False, reveal=()):
+    """Steps 1-3 of the module's docstring; raises IsolationError if any fails."""
+    if os.getuid() != 0:
+        _map_own_ids()
+    flags = CLONE_NEWNS | CLONE_NEWIPC | (CLONE_NEWNET if new_network else 0)
+    _check(_libc.unshare(flags), "unshare(mount, ipc)")
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)    # nothing of ours propagates back
+    if reveal:                                       # the fallback: no bubblewrap view
+        _reveal(reveal)
+    for path in hide:                                # the grader's own files, homes
+        if os.path.isdir(path):
+            _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=4k,mode=0")
+    _remount_all_read_only()
+    _fresh_tmpfs("/tmp", tmp_bytes)
+    if os.path.isdir("/dev/shm"):
+        _fresh_tmpfs("/dev/shm", shm_bytes)
+    _bound_sysv_memory(shm_bytes)
+    drop_privileges()
+    if os.getuid() == 0 or capabilities():
+        raise IsolationError(1, "privileges could not be dropped")
