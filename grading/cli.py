@@ -114,6 +114,10 @@ def grade_all(paths, out, jobs, timeout, seed=None, **grade_options):
                 _write_json(out / name / "results.json", results[name])
     finally:
         progress.stop()
+        # The workers were killed without a clean-up of their own: their sandboxes'
+        # cgroups go now (a grader killed by SIGKILL leaves them to the next run's sweep).
+        from grading.sandbox import cgroup
+        cgroup.sweep()
     return results
 
 

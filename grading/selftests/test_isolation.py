@@ -123,8 +123,8 @@ def test_refused_without_bubblewrap_and_root(monkeypatch, capsys):
     assert "refusing to grade" in server.unsandboxed_problem()
     with pytest.raises(server.Refused):
         server.start("off", 64 << 20)
-    with tempfile.TemporaryDirectory() as out:
-        assert cli.main(["grade", out, "--out", out + "/o"]) == cli.USAGE_ERROR
+    with tempfile.TemporaryDirectory() as sub, tempfile.TemporaryDirectory() as out:
+        assert cli.main(["grade", sub, "--out", out + "/o"]) == cli.USAGE_ERROR
     assert "refusing to grade" in capsys.readouterr().err
     monkeypatch.setenv("KATA_ALLOW_UNSANDBOXED", "1")
     assert server.unsandboxed_problem() is None
