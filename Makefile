@@ -70,17 +70,17 @@ LOOP := $(PY) -m grading.course.loop $(if $(EXCHANGE),--exchange "$(EXCHANGE)")
 release: install-instructor ## nbgrader assignment (leak-scanned) to the exchange; dist/student-kit.zip
 	$(LOOP) release
 
-autograde: install-instructor ## collect and autograde the submissions, with progress and a table (FORCE=1: all again)
-	$(LOOP) autograde $(if $(FORCE),--force)
+autograde: install-instructor ## collect and autograde in sandboxed kernels, JOBS=N at once (default: cores; FORCE=1: all again)
+	$(if $(UNSAFE_KERNEL),KATA_KERNEL_SANDBOX=off) $(LOOP) autograde $(if $(FORCE),--force) $(if $(JOBS),--jobs $(JOBS))
 
 feedback: install-instructor ## feedback HTML (leak-scanned), released to the students
 	$(LOOP) feedback
 
-grades: install-instructor ## graded/nbgrader-grades.csv, cross-checked by the grader (MISMATCH)
+grades: install-instructor ## nbgrader export + graded/nbgrader-grades.csv: trusted scores, MISMATCH where a kernel claimed others
 	$(LOOP) grades --out "$(OUT)"
 
 demo: install-instructor ## the instructor's work on bundled sample students, in demo/ (its own exchange)
-	$(PY) -m grading.course.loop demo
+	$(PY) -m grading.course.loop demo $(if $(JOBS),--jobs $(JOBS))
 
 autograde-kata: install-instructor ## grade SUBMISSIONS=... (folders, zips, notebooks) into OUT=graded
 	$(PY) -m grading grade $(SUBMISSIONS) --out $(OUT)
