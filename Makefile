@@ -15,7 +15,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-instructor test submit selftest demo release autograde \
-        feedback grades autograde-kata gradescope generate bench clean
+        feedback grades bench-autograde autograde-kata gradescope generate bench clean
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -81,6 +81,9 @@ grades: install-instructor ## nbgrader export + graded/nbgrader-grades.csv: trus
 
 demo: install-instructor ## the instructor's work on bundled sample students, in demo/ (its own exchange)
 	$(PY) -m grading.course.loop demo $(if $(JOBS),--jobs $(JOBS))
+
+bench-autograde: install-instructor ## seconds per student of make autograde, JOBS=1 and JOBS=2, on 24 sample students
+	$(PY) -m grading.course.bench --students 24 --jobs 2
 
 autograde-kata: install-instructor ## grade SUBMISSIONS=... (folders, zips, notebooks) into OUT=graded
 	$(PY) -m grading grade $(SUBMISSIONS) --out $(OUT)
