@@ -83,6 +83,10 @@ def autograde(course, force=False, do_collect=True, jobs=None, students=None):
     started = time.monotonic()
     failures = run_workers(course, todo, collected, force, jobs, progress)
     progress.stop()
+    rescued = rescue(course, todo)
+    if rescued:
+        say(f"  nbgrader could not finish {', '.join(rescued)} (see its log above); the trusted "
+            "grader's scores are in the gradebook all the same", style="bold red")
     seconds = progress.seconds
     if progress.skipped:
         say(f"  {len(progress.skipped)} autograded before, left as they are "
@@ -124,6 +128,26 @@ def run_workers(course, todo, everyone, force, jobs, progress):
     for t in threads:
         t.join()
     return failures
+
+
+def rescue(course, students):
+    """Students whose notebook nbgrader could not finish (a kernel that died, say) but whom
+    the trusted grader graded: their trusted scores go into the gradebook anyway."""
+    from nbgrader.api import Gradebook, MissingEntry
+    rescued = []
+    for student in students:
+        results, claims = trusted.read_record(course.root, student, ASSIGNMENT)
+        if results is None or claims is not None:
+            continue
+        scores = {c: v["score"] for c, v in trusted.student_verdicts(results).items()}
+        try:
+            with Gradebook(course.db_url) as gb:
+                gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
+        except MissingEntry:
+            continue
+        trusted.write_scores(course.db_url, ASSIGNMENT, ASSIGNMENT, student, scores)
+        rescued.append(student)
+    return rescued
 
 
 def gradebook_scores(course):

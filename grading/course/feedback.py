@@ -10,8 +10,14 @@ student's code.
 Scores are not touched: generate_feedback reads them from the gradebook (the trusted
 scores, see trusted.py). Below: the feedback stage of the course loop.
 """
+from pathlib import Path
+
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
+
+from grading.course import leakscan
+from grading.course.runner import ASSIGNMENT, COURSE_ID, LoopError
+from grading.judge import CLASSES
 
 
 class HideGradeCellTracebacks(NbGraderPreprocessor):
@@ -34,11 +40,6 @@ class HideGradeCellTracebacks(NbGraderPreprocessor):
 def scan_feedback(course):
     """(problems, html paths): the feedback pages must show no hidden test code and no
     solution code beyond what the student wrote, plain or encoded (leakscan.decodings)."""
-    from pathlib import Path
-
-    from grading.course import leakscan
-    from grading.course.runner import ASSIGNMENT
-    from grading.judge import CLASSES
     secret = leakscan.secret_lines()
     pages = sorted(Path(course.root).glob(f"feedback/*/{ASSIGNMENT}/*.html"))
     problems = []
@@ -58,9 +59,6 @@ def scan_feedback(course):
 def feedback(course):
     """generate_feedback, the leak scan of the pages, release_feedback; the pages' paths.
     Nothing is released when a page leaks."""
-    from pathlib import Path
-
-    from grading.course.runner import ASSIGNMENT, COURSE_ID, LoopError
     say = course.say
     say(f"feedback: course {course.root}")
     if not any(Path(course.root).glob(f"autograded/*/{ASSIGNMENT}")):

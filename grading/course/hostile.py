@@ -16,6 +16,16 @@ def _probe(what, target, action):
         return None
     print(f"PROBE {what} {target}: GOT {str(got)[:60]!r}")
     return got
+def _sees(target):
+    """What a folder shows (its names only; mount points of the box are no secret)."""
+    try:
+        print(f"SEES {target}: {sorted(_os.listdir(target))}")
+    except OSError as exc:
+        print(f"SEES {target}: nothing ({type(exc).__name__})")
+# What an earlier kernel may have left for this one:
+for _d in ("/tmp", _os.path.expanduser("~"), "/dev/shm"):
+    _probe("find", f"{_d}/kata-vandal-was-here",
+           lambda: open(_os.path.join(_d, "kata-vandal-was-here")).read())
 '''
 
 SNOOP = '''\
@@ -26,7 +36,7 @@ for _path in {reads!r}:
     if _data:
         _found[_path] = _data
 for _top in {lists!r}:
-    _probe("list", _top, lambda: _os.listdir(_top))
+    _sees(_top)
 # Anything on this machine that looks like a solution, a hidden suite or a gradebook.
 import sys as _sys
 _skip = {{"/proc", "/sys", "/dev", "/usr", _sys.prefix, _sys.base_prefix}}
@@ -50,20 +60,27 @@ for _path in {writes!r}:
     _probe("write", _path, lambda: open(_path, "a").write(_evil))
 _probe("write", "site-packages/sitecustomize.py",
        lambda: open(__import__("site").getsitepackages()[0] + "/sitecustomize.py", "w").write(_evil))
-# Leave something for the next submission in every writable place it can find.
+# Leave something for the next submission in every writable place it can find (its own
+# /tmp and home are writable: they must be gone for the next kernel, see the prelude).
 for _d in ("/tmp", _os.path.expanduser("~"), "/dev/shm"):
-    _probe("leave", _d, lambda: open(_os.path.join(_d, "kata-vandal-was-here"), "w").write("x"))
+    try:
+        open(_os.path.join(_d, "kata-vandal-was-here"), "w").write("x")
+        print(f"LEFT {_d}/kata-vandal-was-here")
+    except OSError as exc:
+        print(f"PROBE leave {_d}: blocked ({type(exc).__name__})")
 '''
 
 NETCAT = '''\
 # Reach the network: PyPI, a public DNS server, the instructor's machine.
-import socket as _socket, urllib.request as _url
+import socket as _socket, sys as _sys, urllib.request as _url
 _probe("connect", "pypi.org:443", lambda: _socket.create_connection(("pypi.org", 443), timeout=3))
 _probe("connect", "1.1.1.1:53", lambda: _socket.create_connection(("1.1.1.1", 53), timeout=3))
 _probe("connect", "10.0.2.2:22", lambda: _socket.create_connection(("10.0.2.2", 22), timeout=3))
 _probe("fetch", "https://pypi.org/simple/", lambda: _url.urlopen("https://pypi.org/simple/", timeout=3).read(10))
+# Other kernels' socket folders (this kernel's own is the one its connection file is in).
+_own = _os.path.basename(_os.path.dirname(_sys.argv[_sys.argv.index("-f") + 1]))
 _probe("list", "/dev/shm (other kernels' sockets)",
-       lambda: [n for n in _os.listdir("/dev/shm") if n not in _os.getcwd()] or 1 / 0)
+       lambda: [n for n in _os.listdir("/dev/shm") if n != _own] or 1 / 0)
 '''
 
 FORGER = '''\

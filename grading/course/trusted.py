@@ -85,6 +85,35 @@ def student_verdicts(results, notes=()):
     return verdicts
 
 
+def grader_hash():
+    """sha256 over the grader's files (every .py and .toml of grading/ except the course's
+    own), to notice a grader changed while autograde runs."""
+    import hashlib
+    digest = hashlib.sha256()
+    top = REPO / "grading"
+    for path in sorted(top.rglob("*")):
+        rel = path.relative_to(top)
+        if path.suffix in (".py", ".toml") and rel.parts[0] != "course" and "__pycache__" not in rel.parts:
+            digest.update(rel.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+_started_with = None
+
+
+def check_grader():
+    """The grader's files must be the ones this process started with (no kernel can write
+    them in the box; with KATA_KERNEL_SANDBOX=off a notebook could, between two students)."""
+    global _started_with
+    now = grader_hash()
+    if _started_with is None:
+        _started_with = now
+    elif now != _started_with:
+        raise TrustedGradeError("the grader's files changed while autograde ran (a notebook "
+                                "outside the box?): grading stopped; restore the checkout "
+                                "(git status) and autograde again")
+
+
 def grade_outside(nb, student, assignment, notebook):
     """`python -m grading grade` on this notebook, in a process that is ours (never a
     kernel's); its results dict. The file is named <student>/<assignment>/<notebook>.ipynb
@@ -116,10 +145,12 @@ class TrustedGrade(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
         student, assignment, notebook = info["student"], info["assignment"], info["notebook"]
+        check_grader()
         results = grade_outside(nb, student, assignment, notebook)
         folder = record_dir(CourseDirectory(parent=self).root, student, assignment)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+        (folder / "claims.json").unlink(missing_ok=True)     # written again after the kernel
         verdicts = student_verdicts(results, results.get("kata", {}).get("notes", []))
         # The box binds this file read-only; nobody (uid 65534) must be able to read it.
         shown = Path(tempfile.mkdtemp(prefix="kata-verdicts-"))

@@ -98,6 +98,9 @@ def nbgrader_exchange_loop(problems):
             probes = re.findall(r"PROBE .*", text)
             problems.expect(probes, f"{s.student}: its notebook printed no PROBE line")
             problems.extend(f"{s.student}: {p}" for p in probes if ": GOT" in p)
+            for seen in re.findall(r"SEES .*", text):
+                for word in ("solutions", "gradebook", "submitted", "exchange", ".ssh", "judge"):
+                    problems.expect(word not in seen.split(":", 1)[1], f"{s.student}: {seen}")
         # 3. Nothing of the course changed under the students' kernels.
         for name in ("submitted", "source", "release"):
             changed = _changed(snapshot[name], _tree_hashes(Path(course.root) / name))
@@ -112,6 +115,9 @@ def nbgrader_exchange_loop(problems):
         shm = [p for p in ("/dev/shm", tempfile.gettempdir()) for p in Path(p).glob("kata-kernel-*")
                if p.stat().st_uid == os.getuid()]
         problems.expect(not shm, f"kernel folders left: {shm}")
+        left = [p for p in ("/tmp", "/dev/shm", str(Path.home()))
+                if Path(p, "kata-vandal-was-here").exists()]
+        problems.expect(not left, f"a kernel left files outside its box: {left}")
         # 5. export (nbgrader's), formgrader's data (the gradebook) and the CSV agree.
         exported = read_export(result.export_csv)
         from nbgrader.api import Gradebook
@@ -134,10 +140,13 @@ def nbgrader_exchange_loop(problems):
             problems.expect(fetched, f"{s.student}: fetch_feedback brought no feedback page")
             for page in fetched:
                 text = html.unescape(page.read_text(encoding="utf-8"))
-                for word in ("data seed", "isolation", str(ROOT), "bubblewrap"):
+                private = ("data seed", "isolation", "bubblewrap") + (() if s.hostile else (str(ROOT),))
+                for word in private:        # (hostile cells print the paths they aim at)
                     problems.expect(word not in text, f"{s.student}'s feedback shows {word!r}")
-                problems.expect("all tests passed" not in text,
-                                f"{s.student}'s feedback shows a forged verdict")
+                for cls in s.expected:      # the graded cells show the trusted verdicts
+                    problems.expect(f"{cls}: {s.expected[cls]:g} / 25" in text,
+                                    f"{s.student}'s feedback does not show the trusted "
+                                    f"{cls}: {s.expected[cls]:g} / 25")
                 marks = re.findall(r"(PASS|FAIL)  \d+/\d+  ", text)
                 problems.expect(len(marks) >= 20, f"{s.student}'s feedback marks {len(marks)} "
                                 "tests with PASS/FAIL and points (every test should be)")
