@@ -65,9 +65,9 @@ _probe("write", "site-packages/sitecustomize.py",
 for _d in ("/tmp", _os.path.expanduser("~"), "/dev/shm"):
     try:
         open(_os.path.join(_d, "kata-vandal-was-here"), "w").write("x")
-        print(f"LEFT {_d}/kata-vandal-was-here")
+        print(f"LEFT {{_d}}/kata-vandal-was-here")
     except OSError as exc:
-        print(f"PROBE leave {_d}: blocked ({type(exc).__name__})")
+        print(f"PROBE leave {{_d}}: blocked ({{type(exc).__name__}})")
 '''
 
 NETCAT = '''\
