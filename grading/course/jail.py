@@ -8,8 +8,9 @@ RUNS STUDENT CODE (through kernel.py). What the kernel sees:
               folder), a private /tmp, and the socket folder jupyter_client talks through;
   nothing     else: no network (own network namespace), no other processes (own pid
               namespace), no course, gradebook, exchange, repository, solutions or homes.
-It runs as uid 65534 (nobody) with no capabilities; memory, process count, CPU time and
-file sizes are bounded; when it ends, everything left in its cgroup is killed.
+It runs as uid 65534 (nobody) with no capabilities; memory and process count (cgroup.py),
+CPU time, address space and file sizes (rlimits) are bounded; when it ends, everything
+left in its cgroup is killed.
 
 As a program this file is the launcher jupyter_client starts (stdlib only, run with -I -S):
     python -I -S jail.py --join CGROUP_PROCS... --rlimit NAME=VALUE... -- bwrap ...
@@ -19,13 +20,10 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
 
-MEMORY = 3 << 29            # bytes for the whole kernel (every process in its cgroup)
 # Address space per process: an idle kernel maps ~0.75 GiB, so one allocation too big for
 # the cgroup fails with MemoryError instead of inviting the OOM killer.
 ADDRESS_SPACE = 2 << 30
-PIDS = 64                   # processes and threads in the cgroup
 CPU_SECONDS = 300           # CPU time per process (the kernel idles between cells)
 FILE_BYTES = 64 << 20       # largest file it may write
 WORK_BYTES = 64 << 20       # its working copy (a tmpfs, charged to its memory too)
@@ -35,116 +33,11 @@ HOME = "/home/student"
 INSIDE_WORK = f"{HOME}/work"          # the kernel's working directory
 ORIGINAL = "/kata/original"           # the notebook's folder, read-only, copied into work
 VERDICTS = "/kata/verdicts.json"      # what the shim hands out (see kernel_shim)
-CGROUP_V1 = "/sys/fs/cgroup"
 OPT_IN = "KATA_KERNEL_SANDBOX"        # =off: the instructor accepts unsandboxed kernels
 REFUSAL = ("the notebook kernels cannot be sandboxed here ({why}); autograde refuses to run "
            "students' notebooks as you, with your files in reach. Install bubblewrap "
            "(apt-get install bubblewrap) and allow user namespaces, or accept the risk with "
            "KATA_KERNEL_SANDBOX=off (make autograde UNSAFE_KERNEL=1).")
-
-
-# --- cgroups: memory and process count, and a clean kill ----------------------------------
-
-class Cgroup:
-    """One kernel's cgroup(s): v1 memory + pids where writable, else v2 with both."""
-
-    def __init__(self, name=None):
-        self.name = name or f"kata-kernel-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self.dirs = []
-
-    @staticmethod
-    def _v2_root():
-        for root in (CGROUP_V1, f"{CGROUP_V1}/unified"):
-            try:
-                with open(f"{root}/cgroup.controllers") as f:
-                    if {"memory", "pids"} <= set(f.read().split()):
-                        return root
-            except OSError:
-                continue
-        return None
-
-    def create(self, memory=MEMORY, pids=PIDS):
-        """Make the cgroup(s) and set the limits; False when none can be made."""
-        v1 = [(f"{CGROUP_V1}/memory", {"memory.limit_in_bytes": memory,
-                                        "memory.memsw.limit_in_bytes": memory}),
-              (f"{CGROUP_V1}/pids", {"pids.max": pids})]
-        v2 = self._v2_root()
-        plans = [(f"{v2}", {"memory.max": memory, "memory.swap.max": 0, "pids.max": pids})] \
-            if v2 else [p for p in v1 if os.access(p[0], os.W_OK)]
-        for parent, limits in plans:
-            path = f"{parent}/{self.name}"
-            try:
-                os.mkdir(path)
-            except OSError:
-                continue
-            self.dirs.append(path)
-            for key, value in limits.items():
-                try:
-                    with open(f"{path}/{key}", "w") as f:
-                        f.write(str(value))
-                except OSError:
-                    pass        # memsw / swap accounting off: the memory limit still holds
-        return bool(self.dirs)
-
-    def procs_files(self):
-        return [f"{d}/cgroup.procs" for d in self.dirs]
-
-    def pids(self):
-        found = set()
-        for path in self.procs_files():
-            try:
-                with open(path) as f:
-                    found |= {int(x) for x in f.read().split()}
-            except OSError:
-                pass
-        return found
-
-    def kill_all(self):
-        """SIGKILL everything in the cgroup, until it is empty (a fork races the kill)."""
-        for d in self.dirs:
-            try:
-                with open(f"{d}/cgroup.kill", "w") as f:     # v2, Linux >= 5.14
-                    f.write("1")
-            except OSError:
-                pass
-        for _ in range(100):
-            left = self.pids()
-            if not left:
-                return True
-            for pid in left:
-                try:
-                    os.kill(pid, 9)
-                except OSError:
-                    pass
-            import time
-            time.sleep(0.02)
-        return not self.pids()
-
-    def remove(self):
-        self.kill_all()
-        for d in self.dirs:
-            for _ in range(50):
-                try:
-                    os.rmdir(d)
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    import time
-                    time.sleep(0.02)
-        self.dirs = [d for d in self.dirs if os.path.isdir(d)]
-        return not self.dirs
-
-
-def leftover_cgroups():
-    """Kernel cgroups still on the machine (the selftest expects none of ours)."""
-    found = []
-    for parent in (f"{CGROUP_V1}/memory", f"{CGROUP_V1}/pids", CGROUP_V1, f"{CGROUP_V1}/unified"):
-        try:
-            found += [f"{parent}/{n}" for n in os.listdir(parent) if n.startswith("kata-kernel-")]
-        except OSError:
-            pass
-    return found
 
 
 # --- the bubblewrap command ------------------------------------------------------------------

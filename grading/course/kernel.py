@@ -23,6 +23,7 @@ from traitlets import Unicode
 
 import grading
 from grading.course import jail
+from grading.course.cgroup import Cgroup
 
 GRADING_DIR = Path(grading.__file__).resolve().parent
 REPO = GRADING_DIR.parent
@@ -70,7 +71,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.kernel_spec.interrupt_mode = "message"
         if self._drop_uid and os.path.exists(self.connection_file):
             os.chown(self.connection_file, jail.NOBODY, jail.NOBODY)
-        self._cgroup = jail.Cgroup()
+        self._cgroup = Cgroup()
         if not self._cgroup.create():
             self.log.warning("kernel box: no cgroup could be made here; memory and process "
                              "count are bounded by rlimits only")
