@@ -85,16 +85,23 @@ def student_verdicts(results, notes=()):
     return verdicts
 
 
+GRADER_FILES = ("__init__.py", "__main__.py", "cli.py", "grader.py", "submissions.py",
+                "rubric.toml", "judge", "sandbox")
+
+
 def grader_hash():
-    """sha256 over the grader's files (every .py and .toml of grading/ except the course's
-    own), to notice a grader changed while autograde runs."""
+    """sha256 over the files that decide a verdict (the CLI, grader, judge with its suites,
+    sandbox, rubric), to notice a grader changed while autograde runs."""
     import hashlib
     digest = hashlib.sha256()
     top = REPO / "grading"
-    for path in sorted(top.rglob("*")):
-        rel = path.relative_to(top)
-        if path.suffix in (".py", ".toml") and rel.parts[0] != "course" and "__pycache__" not in rel.parts:
-            digest.update(rel.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    for name in GRADER_FILES:
+        paths = sorted(p for p in (top / name).rglob("*") if p.is_file()) \
+            if (top / name).is_dir() else [top / name]
+        for path in paths:
+            if "__pycache__" not in path.parts and path.suffix != ".pyc":
+                digest.update(path.relative_to(top).as_posix().encode() + b"\0"
+                              + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 

@@ -76,6 +76,11 @@ def nbgrader_exchange_loop(problems):
 
         def before_autograde(course):
             ag.collect(course)
+            # A due date before every submission: late flags to compare, too.
+            import datetime
+            from nbgrader.api import Gradebook
+            with Gradebook(course.db_url) as gb:
+                gb.update_or_create_assignment("backprop", duedate=datetime.datetime(2026, 1, 1))
             for name in ("submitted", "source", "release"):
                 snapshot[name] = _tree_hashes(Path(course.root) / name)
             snapshot["exchange"] = _tree_hashes(course.exchange_root)
@@ -171,6 +176,8 @@ def nbgrader_exchange_loop(problems):
         sequential = ag.gradebook_digest(seq.db_url, SEQUENTIAL_SUBSET)
         problems.expect(parallel == sequential and len(parallel) == len(SEQUENTIAL_SUBSET),
                         f"JOBS=2 and JOBS=1 gradebooks differ: {parallel} vs {sequential}")
+        problems.expect(all(d["late"] > 0 for d in parallel.values()),
+                        f"the late flags were not compared (no submission late): {parallel}")
         _print_table(result, sample_list)
     changed = _changed(repo_before, _tree_hashes(ROOT))
     problems.expect(not changed, f"the checkout changed: {changed[:10]}")
