@@ -8,6 +8,7 @@ notebook in its box (kernel.py), the trusted scores into the gradebook (trusted.
 The gradebook ends as a sequential run leaves it (`gradebook_digest` compares them).
 """
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -119,7 +120,7 @@ def run_workers(course, todo, everyone, force, jobs, progress):
         course.log.extend(lines)
         if code != 0:
             failures.append(f"nbgrader autograde (worker {number}: {', '.join(share)}) failed "
-                            f"(exit {code}):\n" + shown(lines, 2000))
+                            f"(exit {code}):\n" + why(lines))
 
     threads = [threading.Thread(target=work, args=(n, share))
                for n, share in enumerate(shares(todo, jobs), 1)]
@@ -148,6 +149,19 @@ def rescue(course, students):
         trusted.write_scores(course.db_url, ASSIGNMENT, ASSIGNMENT, student, scores)
         rescued.append(student)
     return rescued
+
+
+def why(lines):
+    """The causes in a failed worker's log: which students, and each distinct exception."""
+    failed = [m.group(1) for m in (re.search(r"error processing assignment '\S+' for student '([^']+)'", l)
+                                   for l in lines) if m]
+    causes = []
+    for line in lines:
+        found = re.match(r"\s*([\w.]+(?:Error|Exception|Refused)): (.+)", line)
+        if found and found.group(0).strip() not in causes:
+            causes.append(found.group(0).strip())
+    text = (f"students not finished: {', '.join(failed)}\n" if failed else "")
+    return text + ("\n".join(causes[-8:]) if causes else shown(lines, 2000))
 
 
 def gradebook_scores(course):
