@@ -230,12 +230,28 @@ def nbgrader_student_kit(problems):
         problems.expect(len(kit.scan_kit(bad)) >= 3, "the kit scan lets solutions/ through")
 
 
-@step("nbgrader course: nothing submitted says so; no sandbox refuses (unless opted out)")
+@step("nbgrader course: a refused release publishes nothing; nothing submitted says so; no sandbox refuses")
 def nbgrader_refusals(problems):
     import subprocess
     import sys
     from grading.course import autograde as ag
-    from grading.course import jail, runner
+    from grading.course import jail, kit, release, runner
+    with tempfile.TemporaryDirectory() as tmp:
+        # A kit that would leak: the release stops before the exchange or dist/ see anything.
+        course = runner.Course(root=Path(tmp, "course"), exchange=Path(tmp, "exchange"),
+                               say=runner.Say(quiet=True))
+        saved = kit.scan_files
+        kit.scan_files = lambda files, secret=None: ["kit: exercises/layers.py: solution code: (planted)"]
+        try:
+            release.release(course, kit=Path(tmp, "dist", "kit.zip"))
+            problems.append("a release whose kit leaks went through")
+        except runner.LoopError as exc:
+            problems.expect("nothing was released" in str(exc) and "(planted)" in str(exc),
+                            f"the refused release does not name its cause: {exc}")
+        finally:
+            kit.scan_files = saved
+        left = [p.name for p in Path(tmp).iterdir()]
+        problems.expect(left == [], f"a refused release left {left}")
     with tempfile.TemporaryDirectory() as tmp:
         done = subprocess.run([sys.executable, "-m", "grading.course.loop", "autograde",
                                "--course", tmp, "--exchange", tmp], capture_output=True,
