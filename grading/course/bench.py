@@ -71,8 +71,9 @@ def main(argv=None):
         many, par = timed(course, Path(tmp, f"jobs{args.jobs}"), args.jobs)
         print(f"  JOBS={args.jobs}:  {many:6.1f} s  {many / n:5.2f} s per student  "
               f"({one / many:.2f}x JOBS=1)")
-        print(f"  stock nbgrader, unsandboxed, earlier on this machine: about {STOCK} s per student "
-              f"({STOCK * n / many:.2f}x slower than JOBS={args.jobs} here)")
+        print(f"  stock nbgrader (unsandboxed, kernel-decided scores), measured earlier on this "
+              f"machine: about {STOCK} s per student; JOBS={args.jobs} here: "
+              f"{STOCK / (many / n):.2f}x that speed")
         same = gradebook_digest(seq.db_url) == gradebook_digest(par.db_url)
         print(f"  gradebooks of JOBS=1 and JOBS={args.jobs}: {'identical' if same else 'DIFFERENT'}")
         print(f"  load average after: {os.getloadavg()[0]:.1f} (other work on this machine "
