@@ -15,7 +15,8 @@ from grading.course.runner import REPO
 from grading.tools import gen_stubs
 
 PREFIX = "backprop-kata/"
-KIT_DIRS = ("exercises", "tests")
+KIT_DIRS = ("exercises", "tests", "network")      # network/: make train, where the repo has it
+NEEDED_DIRS = ("exercises", "tests")
 KIT_FILES = ("Makefile", "README.md", "pyproject.toml", ".gitignore")
 INSTRUCTOR_TARGETS = ("install-instructor", "selftest", "demo", "release", "autograde",
                       "feedback", "grades", "autograde-kata", "gradescope", "generate", "bench")
@@ -40,15 +41,33 @@ def _no_solutions_hint(text):
     return re.sub(r"IMPL=solutions or ", "", text)
 
 
-def _dependencies():
-    """The student's dependencies, from pyproject.toml (tomllib is 3.11+: a regex on 3.10)."""
+def _dependencies(extras=()):
+    """The project's dependencies, and those of `extras`, from pyproject.toml (tomllib is
+    3.11+: a regex on 3.10). An extra naming the project itself ("backprop-kata[grader]")
+    is unfolded."""
     text = (REPO / "pyproject.toml").read_text(encoding="utf-8")
     try:
         import tomllib
-        return tomllib.loads(text)["project"]["dependencies"]
+        project = tomllib.loads(text)["project"]
+        lists = dict(project.get("optional-dependencies", {}), **{"": project["dependencies"]})
     except ImportError:
-        block = re.search(r"(?ms)^dependencies\s*=\s*\[(.*?)\]", text).group(1)
-        return re.findall(r'"([^"]+)"', block)
+        lists = {m.group(1): re.findall(r'"([^"]+)"', m.group(2))
+                 for m in re.finditer(r"(?ms)^([\w-]+)\s*=\s*\[(.*?)\]", text)}
+        lists[""] = lists.pop("dependencies")
+    deps, todo = [], ["", *extras]
+    while todo:
+        for dep in lists.get(todo.pop(0), []):
+            own = re.match(r"backprop-kata\[([\w,-]+)\]", dep)
+            if own:
+                todo += own.group(1).split(",")
+            elif dep not in deps:
+                deps.append(dep)
+    return deps
+
+
+def _by_name(match):
+    extras = [e for e in (match.group(2) or "").split(",") if e]
+    return match.group(1) + " " + " ".join(f'"{d}"' for d in _dependencies(extras))
 
 
 def student_makefile(text):
@@ -63,8 +82,8 @@ def student_makefile(text):
     text = re.sub(r"(?m)^(#.*?)\s*Instructors:.*$", r"\1", text)
     text = "\n".join(line for line in text.splitlines()
                      if not re.match(r"#\s*(Instructors|Maintainers)\b", line)) + "\n"
-    deps = " ".join(f'"{d}"' for d in _dependencies())
-    text, count = re.subn(r"(pip install[^\n]*?)\s-e\s+\.(?=\s|$)", rf"\1 {deps}", text)
+    text, count = re.subn(r"(pip install[^\n]*?)\s-e\s+\"?\.(?:\[([\w,-]+)\])?\"?(?=\s|$)",
+                          _by_name, text, flags=re.M)
     if count == 0:
         raise KitError("Makefile: no `pip install ... -e .` line to give the dependencies by "
                        "name (kit.py's student_makefile must follow the Makefile's install rule)")
@@ -80,10 +99,12 @@ def student_files():
         except gen_stubs.MarkerError as exc:
             raise KitError(f"solutions/{src.name}: the stub generator refused it: {exc}") from None
         files[f"exercises/{src.name}"] = stub.encode()
-    for p in sorted((REPO / "tests").rglob("*")):
-        rel = p.relative_to(REPO)
-        if p.is_file() and not {"__pycache__", ".pytest_cache"} & set(rel.parts) and p.suffix != ".pyc":
-            files[rel.as_posix()] = p.read_bytes()
+    for top in KIT_DIRS[1:]:
+        for p in sorted((REPO / top).rglob("*")):
+            rel = p.relative_to(REPO)
+            if p.is_file() and not {"__pycache__", ".pytest_cache"} & set(rel.parts) \
+                    and p.suffix != ".pyc":
+                files[rel.as_posix()] = p.read_bytes()
     for name in KIT_FILES:
         path = REPO / name
         if not path.is_file():
@@ -119,7 +140,7 @@ def scan_files(files, secret=None):
     targets = re.findall(r"(?m)^([a-z-]+):.*## ", files.get("Makefile", b"").decode())
     problems += [f"kit: Makefile: `make help` lists the instructor target {t}"
                  for t in targets if t in INSTRUCTOR_TARGETS]
-    for top in KIT_DIRS:
+    for top in NEEDED_DIRS:
         if not any(r.startswith(f"{top}/") for r in files):
             problems.append(f"kit: nothing from {top}/")
     return problems

@@ -30,6 +30,12 @@ from grading.course.release import release
 from grading.course.runner import COURSE_DIR, DEFAULT_EXCHANGE, REPO, Course, LoopError
 
 
+def build_kit(dest):
+    """dist/student-kit.zip as `make release` builds it (checked; KitError when it would leak)."""
+    from grading.course import kit
+    return kit.write_zip(kit.prepare(), dest)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m grading.course.loop",
                                 description=__doc__.split("\n\n")[0])
