@@ -2,8 +2,8 @@
 
 RUNS STUDENT CODE (through kernel.py). What the kernel sees:
   read-only   /usr, the Python runtime and the venv (its packages), the kernel-side
-              `grading` stand-in (kernel_shim/: it only hands out the verdicts the trusted
-              grader already gave this notebook) and those verdicts;
+              `grading` stand-in (kernel_shim/, mounted wherever `import grading` would look:
+              it only hands out the verdicts the trusted grader already gave this notebook) and those verdicts;
   writable    its own working copy (a size-bounded tmpfs holding a copy of the notebook's
               folder), a private /tmp, and the socket folder jupyter_client talks through;
   nothing     else: no network (own network namespace), no other processes (own pid
@@ -66,7 +66,7 @@ def _dirs_for(path, made):
     return args
 
 
-def bwrap_command(kernel_argv, *, original, sockets, shim, grading_dir, verdicts, hidden,
+def bwrap_command(kernel_argv, *, original, sockets, shim, grading_dirs, verdicts, hidden,
                   drop_uid, env, bwrap="bwrap"):
     """The command that runs `kernel_argv` (python -m ipykernel_launcher ...) in the box.
 
@@ -96,9 +96,10 @@ def bwrap_command(kernel_argv, *, original, sockets, shim, grading_dir, verdicts
         cmd += _dirs_for(path, made) + ["--ro-bind", path, path]
     for secret in hidden:                    # e.g. a checkout under a bound tree
         secret = os.path.abspath(secret)
-        if any(secret.startswith(p + "/") for p in bound + ["/usr"]) and secret != grading_dir:
+        if any(secret.startswith(p + "/") for p in bound + ["/usr"]) and secret not in grading_dirs:
             cmd += ["--tmpfs", secret, "--remount-ro", secret]
-    cmd += _dirs_for(grading_dir, made) + ["--ro-bind", shim, grading_dir]
+    for grading_dir in grading_dirs:
+        cmd += _dirs_for(grading_dir, made) + ["--ro-bind", shim, grading_dir]
     cmd += _dirs_for(VERDICTS, made) + ["--ro-bind", verdicts or os.devnull, VERDICTS]
     cmd += ["--ro-bind", original, ORIGINAL]
     cmd += _dirs_for(sockets, made) + ["--bind", sockets, sockets]
@@ -155,7 +156,7 @@ def problem():
     with tempfile.TemporaryDirectory(prefix="kata-kernel-probe-") as tmp:
         os.chmod(tmp, 0o755)
         cmd = bwrap_command([sys.executable, "-I", "-c", "import os; print(os.getuid())"],
-                            original=tmp, sockets=tmp, shim=tmp, grading_dir="/kata/grading",
+                            original=tmp, sockets=tmp, shim=tmp, grading_dirs=["/kata/grading"],
                             verdicts=None, hidden=[], drop_uid=drop, bwrap=bwrap,
                             env=kernel_env(os.path.dirname(sys.executable)))
         try:

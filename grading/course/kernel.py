@@ -37,6 +37,29 @@ class KernelRefused(RuntimeError):
     """No box here, and the instructor did not opt in to unsandboxed kernels."""
 
 
+_locations = None
+
+
+def grading_locations():
+    """Where `import grading` leads: this package's folder, and where the kernel's own
+    `python -I` would find it (an editable install may point elsewhere). The stand-in is
+    mounted over each."""
+    global _locations
+    if _locations is None:
+        import subprocess
+        found = {str(GRADING_DIR)}
+        try:
+            done = subprocess.run([sys.executable, "-I", "-c", "import importlib.util as u; "
+                                   "print(u.find_spec('grading').submodule_search_locations[0])"],
+                                  capture_output=True, text=True, timeout=30, cwd="/")
+            if done.returncode == 0 and done.stdout.strip():
+                found.add(os.path.abspath(done.stdout.strip()))
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        _locations = sorted(found)
+    return _locations
+
+
 def _socket_parent():
     shm = Path("/dev/shm")
     return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else tempfile.gettempdir()
@@ -78,7 +101,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         original = os.path.abspath(kw.get("cwd") or os.getcwd())
         inner = jail.bwrap_command(
             kernel_cmd, original=original, sockets=self._box, shim=str(SHIM),
-            grading_dir=str(GRADING_DIR), verdicts=self.verdicts,
+            grading_dirs=grading_locations(), verdicts=self.verdicts,
             hidden=[str(p) for p in HIDDEN], drop_uid=self._drop_uid, bwrap=shutil.which("bwrap"),
             env=jail.kernel_env(os.path.dirname(sys.executable)))
         kw["env"] = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
