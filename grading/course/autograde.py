@@ -80,8 +80,12 @@ def autograde(course, force=False, do_collect=True, jobs=None, students=None):
         show_scores(course, {})
         return {}
     check_box(say)
-    progress = Progress(say, len(todo))
     started = time.monotonic()
+    pregraded = trusted.pregrade(course.root, ASSIGNMENT,
+                                 {s: course.submitted_notebook(s) for s in todo}, jobs)
+    say(f"  trusted grader: {pregraded} of {len(todo)} notebooks graded in one run "
+        f"({time.monotonic() - started:.1f} s); the workers check each against what they run")
+    progress = Progress(say, len(todo))
     failures = run_workers(course, todo, collected, force, jobs, progress)
     progress.stop()
     rescued = rescue(course, todo)

@@ -17,6 +17,7 @@ Records, per submission, in <course>/trusted/<student>/<assignment>/ (never boun
 kernel): results.json (the grader's full report, for the instructor) and claims.json
 ({class: {"trusted": points, "kernel": what the kernel's cell claimed}}).
 """
+import hashlib
 import json
 import os
 import re
@@ -92,7 +93,6 @@ GRADER_FILES = ("__init__.py", "__main__.py", "cli.py", "grader.py", "submission
 def grader_hash():
     """sha256 over the files that decide a verdict (the CLI, grader, judge with its suites,
     sandbox, rubric), to notice a grader changed while autograde runs."""
-    import hashlib
     digest = hashlib.sha256()
     top = REPO / "grading"
     for name in GRADER_FILES:
@@ -121,6 +121,11 @@ def check_grader():
                                 "(git status) and autograde again")
 
 
+def _grader_env():
+    return {k: v for k, v in os.environ.items()
+            if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "KATA_SANDBOX")}
+
+
 def grade_outside(nb, student, assignment, notebook):
     """`python -m grading grade` on this notebook, in a process that is ours (never a
     kernel's); its results dict. The file is named <student>/<assignment>/<notebook>.ipynb
@@ -132,10 +137,8 @@ def grade_outside(nb, student, assignment, notebook):
         out = Path(tmp, "out")
         cmd = [sys.executable, "-I", "-m", "grading", "grade", str(path), "--out", str(out),
                "--quiet", "--jobs", "1", "--timeout", f"{TIMEOUT:g}"]
-        env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL",
-                                                            "TMPDIR", "KATA_SANDBOX")}
         try:
-            done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env,
+            done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=_grader_env(),
                                   timeout=GRADE_TIMEOUT, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             raise TrustedGradeError(f"{student}: the grader took over {GRADE_TIMEOUT} s") from None
@@ -146,6 +149,66 @@ def grade_outside(nb, student, assignment, notebook):
         return json.loads(found[0].read_text(encoding="utf-8"))
 
 
+# --- grading many notebooks in one grader process (autograde.py does it before the workers) ---
+
+PREGRADE = "pregrade.json"
+
+
+def cells_key(data, student):
+    """What the grader's verdict depends on: the grader's files, the student (the data seed)
+    and the code cells the grader reads. None when the notebook cannot be read."""
+    from grading import submissions
+    try:
+        cells = submissions.notebook_cells(data, f"{student}.ipynb")
+    except Exception:           # noqa: BLE001 - then no reuse: TrustedGrade grades it itself
+        return None
+    text = json.dumps([grader_hash(), student, cells])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def pregrade(root, assignment, notebooks, jobs):
+    """One `python -m grading grade` for {student: submitted notebook}: its start-up costs
+    once instead of once per student. Each verdict is kept with the key of what was graded;
+    TrustedGrade uses it only for a notebook with the same key (else it grades again)."""
+    with tempfile.TemporaryDirectory(prefix="kata-pregrade-") as tmp:
+        paths = {}
+        for student, path in notebooks.items():      # <student>/<assignment>/<file>: its seed
+            dest = Path(tmp, "in", student, assignment, Path(path).name)
+            dest.parent.mkdir(parents=True)
+            shutil.copyfile(path, dest)
+            paths[student] = dest
+        out = Path(tmp, "out")
+        cmd = [sys.executable, "-I", "-m", "grading", "grade", *map(str, paths.values()),
+               "--out", str(out), "--quiet", "--jobs", str(jobs), "--timeout", f"{TIMEOUT:g}"]
+        subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=_grader_env(),
+                       timeout=GRADE_TIMEOUT * max(1, len(paths)), stdin=subprocess.DEVNULL)
+        done = 0
+        for student, dest in paths.items():
+            found = out / student / "results.json"
+            key = cells_key(dest.read_bytes(), student)
+            if not found.is_file() or key is None:
+                continue
+            folder = record_dir(root, student, assignment)
+            folder.mkdir(parents=True, exist_ok=True)
+            results = json.loads(found.read_text(encoding="utf-8"))
+            (folder / PREGRADE).write_text(json.dumps({"key": key, "results": results}),
+                                           encoding="utf-8")
+            done += 1
+        return done
+
+
+def _pregraded(folder, nb, student):
+    """The pregrade's results when they were computed from what `nb` holds; consumed."""
+    path = folder / PREGRADE
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    path.unlink(missing_ok=True)
+    key = cells_key(nbformat.writes(nb).encode(), student)
+    return record.get("results") if key is not None and record.get("key") == key else None
+
+
 class TrustedGrade(NbGraderPreprocessor):
     """Grade outside the kernel first; leave the verdicts for the kernel's box."""
 
@@ -153,9 +216,13 @@ class TrustedGrade(NbGraderPreprocessor):
         info = resources["nbgrader"]
         student, assignment, notebook = info["student"], info["assignment"], info["notebook"]
         check_grader()
-        results = grade_outside(nb, student, assignment, notebook)
         folder = record_dir(CourseDirectory(parent=self).root, student, assignment)
         folder.mkdir(parents=True, exist_ok=True)
+        results = _pregraded(folder, nb, student)
+        self.log.info("Trusted grade of %s: %s", student,
+                      "from the batch run" if results else "graded now, outside the kernel")
+        if results is None:
+            results = grade_outside(nb, student, assignment, notebook)
         (folder / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
         (folder / "claims.json").unlink(missing_ok=True)     # written again after the kernel
         verdicts = student_verdicts(results, results.get("kata", {}).get("notes", []))
