@@ -4,7 +4,9 @@ Each worker is nbgrader's own command on its share of the students
 (--CourseDirectory.student_id_exclude names everyone else); they share the gradebook,
 whose SQLite transactions are short (a busy timeout lets one wait for the other). What a
 worker runs per student is nbgrader_config.py's pipeline: the trusted grade outside, the
-notebook in its box (kernel.py), the trusted scores into the gradebook (trusted.py).
+notebook in its box (kernel.py), the trusted scores into the gradebook (trusted.py). Before
+the workers start, one grader run grades every notebook (trusted.pregrade): the workers
+reuse those verdicts where the code is the same, and so pay the grader's start-up once.
 The gradebook ends as a sequential run leaves it (`gradebook_digest` compares them).
 """
 import os
