@@ -67,7 +67,7 @@ endif
 # else nbgrader's /usr/local/share/nbgrader/exchange.
 LOOP := $(PY) -m grading.course.loop $(if $(EXCHANGE),--exchange "$(EXCHANGE)")
 
-release: install-instructor ## nbgrader assignment (leak-scanned) to the exchange; dist/student-kit.zip
+release: install-instructor ## check all first, then publish: the nbgrader assignment to the exchange and dist/student-kit.zip (nothing when refused)
 	$(LOOP) release
 
 autograde: install-instructor ## collect and autograde in sandboxed kernels, JOBS=N at once (default: cores; FORCE=1: all again)
