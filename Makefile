@@ -17,7 +17,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-instructor test submit selftest demo release autograde \
-        feedback grades autograde-kata gradescope generate bench clean \
+        feedback grades bench-autograde autograde-kata gradescope generate bench clean \
         venv-check impl-check train
 
 help: ## this list
@@ -159,20 +159,23 @@ endif
 # else nbgrader's /usr/local/share/nbgrader/exchange.
 LOOP := $(PY) -m grading.course.loop $(if $(EXCHANGE),--exchange "$(EXCHANGE)")
 
-release: install-instructor ## nbgrader assignment (leak-scanned) to the exchange; dist/student-kit.zip
+release: install-instructor ## check all first, then publish: the nbgrader assignment to the exchange and dist/student-kit.zip (nothing when refused)
 	$(LOOP) release
 
-autograde: install-instructor ## collect and autograde the submissions, with progress and a table (FORCE=1: all again)
-	$(LOOP) autograde $(if $(FORCE),--force)
+autograde: install-instructor ## collect and autograde in sandboxed kernels, JOBS=N at once (default: cores; FORCE=1: all again)
+	$(if $(UNSAFE_KERNEL),KATA_KERNEL_SANDBOX=off) $(LOOP) autograde $(if $(FORCE),--force) $(if $(JOBS),--jobs $(JOBS))
 
 feedback: install-instructor ## feedback HTML (leak-scanned), released to the students
 	$(LOOP) feedback
 
-grades: install-instructor ## graded/nbgrader-grades.csv, cross-checked by the grader (MISMATCH)
+grades: install-instructor ## nbgrader export + graded/nbgrader-grades.csv: trusted scores, MISMATCH where a kernel claimed others
 	$(LOOP) grades --out "$(OUT)"
 
 demo: install-instructor ## the instructor's work on bundled sample students, in demo/ (its own exchange)
-	$(PY) -m grading.course.loop demo
+	$(PY) -m grading.course.loop demo $(if $(JOBS),--jobs $(JOBS))
+
+bench-autograde: install-instructor ## seconds per student of make autograde, JOBS=1 and JOBS=2, on 24 sample students
+	$(PY) -m grading.course.bench --students 24 --jobs 2
 
 autograde-kata: install-instructor ## grade SUBMISSIONS=... (folders, zips, notebooks) into OUT=graded
 	$(PY) -m grading grade $(SUBMISSIONS) --out $(OUT)

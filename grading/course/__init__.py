@@ -1,7 +1,8 @@
-"""The nbgrader course for the kata (instructor side only).
+"""The nbgrader course for the kata (instructor side only); loop.py lists its stages.
 
-Run nbgrader with this folder as the working directory; its nbgrader_config.py
-makes this folder the course root. The assignment notebook is generated:
+Run nbgrader with this folder as the working directory; its nbgrader_config.py makes this
+folder the course root and sets the autograde pipeline (trusted.py around kernel.py).
+The assignment notebook is generated:
 
     python -m grading.course.build_assignment          # write source/backprop/backprop.ipynb
     python -m grading.course.build_assignment --check  # fail if it is out of date

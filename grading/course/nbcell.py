@@ -15,12 +15,12 @@ MAX_AGE are ignored and removed.
 
 Cache folder: $KATA_NBCELL_CACHE, else <tmp>/kata-nbcell-<uid> (made private, 0700).
 
-Trust: the hidden cells run in the student's kernel, so a notebook can write a fake
-cache entry there, just as it can replace subprocess.run or json.loads and print any
-verdict it likes. The cache adds no new way to cheat, and neither is stopped here: the
-defence is `python -m grading.course.loop grades`, which grades every submitted notebook
-again with `python -m grading grade`, outside any student kernel, and flags each
-student whose nbgrader score differs (MISMATCH).
+Trust: in the course's autograde the kernel runs in a box (kernel.py, jail.py) where
+`grading` is a stand-in (kernel_shim/) that hands out the trusted verdicts: this module
+runs only where a notebook's hidden cells are executed outside that box (a kernel the
+instructor opted out of sandboxing, or a notebook run by hand). There a notebook can
+write a fake cache entry, just as it can replace subprocess.run or json.loads; either way
+its cells only make claims: the gradebook holds the trusted grader's scores (trusted.py).
 """
 import hashlib
 import json

@@ -41,7 +41,11 @@ c.CourseDirectory.ignore = [
 c.CourseDirectory.include = ["*.ipynb", "timestamp.txt", "submission_secret.txt"]
 
 # --- autograding ---------------------------------------------------------------
+# Trust: the notebook runs in a sandboxed kernel (grading/course/kernel.py, jail.py) and
+# its test cells' scores are only claims; the grade is the trusted grader's, computed
+# outside any kernel and written into the gradebook (grading/course/trusted.py).
 c.Execute.timeout = 30                      # seconds per cell
+c.SandboxedExecute.timeout = 30
 c.OverwriteCells.add_missing_cells = True   # a deleted test cell is put back, not skipped
 
 # --- feedback ------------------------------------------------------------------
@@ -53,8 +57,21 @@ try:
 except ImportError:          # grading/ not installed in this venv: use the checkout
     sys.path.insert(0, REPO)
     from grading.course.feedback import HideGradeCellTracebacks
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests,
+                                    GetGrades, IgnorePattern, LimitOutput, SaveAutoGrades)
+
+from grading.course.kernel import SandboxedExecute
+from grading.course.trusted import SaveTrustedGrades, TrustedGrade
+
+c.Autograde.autograde_preprocessors = [
+    TrustedGrade,            # the grade, computed outside any kernel
+    SandboxedExecute,        # the student's notebook, in its box
+    IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+    SaveAutoGrades,          # what the kernel's cells claimed
+    SaveTrustedGrades,       # replaced by the trusted scores (claims kept beside them)
+    AssignLatePenalties, CheckCellMetadata,
+]
 
 c.GenerateFeedback.preprocessors = [
     GetGrades,

@@ -1,7 +1,7 @@
 """Sample students for `make demo` and the selftest's nbgrader loop.
 
-Each sample says what its student writes into the released notebook and what it must
-earn. No solution code is written out here: the code comes from solutions/ (markers
+Each sample says what its student writes into the released notebook, what it must earn
+(the trusted score in the gradebook) and what its kernel's cells claim. No solution code is written out here: the code comes from solutions/ (markers
 removed) and from the catalogue's edits of it (grading/catalogue), and the few
 sample-only faults (a syntax error, an endless loop) are small edits of the reference
 in the catalogue's find/replace style. Expected scores of catalogue mistakes follow
@@ -27,13 +27,14 @@ class Sample:
     student: str                # the nbgrader student id
     what: str                   # one line for tables
     code: dict                  # class -> source of its solution cell; missing: the stub stays
-    expected: dict              # class -> points nbgrader must give
-    grader: dict = None         # class -> points `python -m grading grade` must give (None: same)
+    expected: dict              # class -> trusted points the gradebook must hold
+    claimed: dict = None        # class -> points its kernel's cells claim (None: the same)
     status: str = "ok"          # text the status column of the grades CSV must contain
     extra: list = field(default_factory=list)   # code cells a student adds after the imports
+    hostile: bool = False       # prints PROBE lines, none of which may say GOT
 
-    def grader_expected(self):
-        return self.grader if self.grader is not None else self.expected
+    def kernel_expected(self):
+        return self.claimed if self.claimed is not None else self.expected
 
 
 # --- code from the one source of truth -------------------------------------------------
@@ -118,7 +119,9 @@ SYNTAX_FIND = "    def backward(self, dout):"
 SYNTAX_REPLACE = "    def backward(self, dout)"
 
 
-def build_samples():
+def build_samples(paths=None):
+    """The demo's students; with `paths` (repo, course, exchange: the instructor's folders)
+    also the hostile ones of grading/course/hostile.py, one per capability."""
     reference = classes_of(catalogue.reference_sources())
     mistakes = mistake_entries("matmul_rebinds_grads", "affine_db_mean")
     endless = dict(reference, Sigmoid=edit(reference["Sigmoid"], ENDLESS_FIND, ENDLESS_REPLACE))
@@ -139,8 +142,30 @@ def build_samples():
         Sample("cheat", "stubs, numpy patched in the kernel", {}, scores(0),
                status="not implemented", extra=[NUMPY_CHEAT]),
         Sample("tamper", "stubs, subprocess.run patched in the kernel to fake the verdicts", {},
-               scores(FULL), grader=scores(0), status="MISMATCH", extra=[KERNEL_TAMPER]),
-    ]
+               scores(0), claimed=scores(FULL), status="MISMATCH", extra=[KERNEL_TAMPER]),
+    ] + (hostile_samples(paths) if paths else [])
+
+
+HOSTILE_WHAT = {
+    "snoop": "reads solutions, gradebook, classmates, the grader; leaks them encoded",
+    "vandal": "writes the grader, gradebook, classmates' notebooks, site-packages, /tmp",
+    "netcat": "opens connections to PyPI, DNS, the host",
+    "forger": "patches json.loads so the hidden cells claim full marks",
+    "hog": "allocates 8 GiB, forks 500 children, leaves a process behind",
+}
+
+
+def hostile_samples(paths):
+    from grading.course import hostile
+    cells = hostile.cells(dict(paths, classmate="complete"))
+    samples = []
+    for student, cell in cells.items():
+        forges = student == "forger"
+        samples.append(Sample(student, HOSTILE_WHAT[student], {}, scores(0),
+                              claimed=scores(FULL) if forges else None,
+                              status="MISMATCH" if forges else "not implemented",
+                              extra=[cell], hostile=True))
+    return samples
 
 
 def fill(notebook, sample):
@@ -171,8 +196,8 @@ def main():
     print(f"{'student':<10} {'MatMul':>7} {'Sigmoid':>7} {'Affine':>7} {'SGD':>5}  status / what")
     for s in build_samples():
         cells = " ".join(f"{s.expected[c]:>{max(5, len(c))}g}" for c in CLASSES)
-        grader = "" if s.grader is None else "  (grader: " + ", ".join(
-            f"{c} {s.grader[c]:g}" for c in CLASSES) + ")"
+        grader = "" if s.claimed is None else "  (kernel claims: " + ", ".join(
+            f"{c} {s.claimed[c]:g}" for c in CLASSES) + ")"
         print(f"{s.student:<10} {cells}  {s.status}: {s.what}{grader}")
 
 
