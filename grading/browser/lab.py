@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from grading.course import build_assignment as ba
-from grading.course import loop
+from grading.course import demo, release, runner
 
 STUDENT = "student"
 NOTEBOOK = f"{ba.ASSIGNMENT}/{ba.ASSIGNMENT}.ipynb"      # where fetch_assignment puts it
@@ -42,17 +42,17 @@ def lay_out(work):
     """Release the course's notebook into `work`/exchange and fetch it as a student into
     `work`/student (its nbgrader_config.py names the course and the exchange). The home."""
     work = Path(work)
-    course = loop.Course(root=work / "course", exchange=work / "exchange",
-                         check_owner=False, say=loop.Say(quiet=True))
+    course = runner.Course(root=work / "course", exchange=work / "exchange",
+                         check_owner=False, say=runner.Say(quiet=True))
     source = work / "course" / "source" / ba.ASSIGNMENT
     source.mkdir(parents=True)
     shutil.copy2(ba.NOTEBOOK, source / ba.NOTEBOOK.name)
     course.exchange_root.mkdir(parents=True)
     try:
-        loop.release(course, kit=None)
-        home = loop.student_folder(work, STUDENT, course.exchange_root)
-        loop.student_nbgrader(home, "fetch_assignment", ba.ASSIGNMENT)
-    except loop.LoopError as exc:
+        release.release(course, kit=None)
+        home = demo.student_folder(work, STUDENT, course.exchange_root)
+        demo.student_nbgrader(home, "fetch_assignment", ba.ASSIGNMENT)
+    except runner.LoopError as exc:
         raise LabError(f"could not release and fetch the notebook: {exc}") from None
     if not (home / NOTEBOOK).is_file():
         raise LabError(f"fetch_assignment left no {NOTEBOOK} in {home}")
@@ -62,7 +62,7 @@ def lay_out(work):
 def student_env(home):
     """The environment of the student's Jupyter: its own home and Jupyter folders (nothing
     of the machine's user), the venv's tools first on PATH."""
-    env = {k: v for k, v in loop.tool_env().items()
+    env = {k: v for k, v in runner.tool_env().items()
            if not k.startswith(("JUPYTER", "IPYTHON", "JPY_"))}
     home = Path(home)
     env.update(HOME=str(home), JUPYTER_CONFIG_DIR=str(home / ".jupyter"),
@@ -73,7 +73,7 @@ def student_env(home):
 
 
 def _jupyter(*args, env, cwd):
-    done = subprocess.run([loop._bin("jupyter"), *args], env=env, cwd=cwd, text=True,
+    done = subprocess.run([runner.bin_path("jupyter"), *args], env=env, cwd=cwd, text=True,
                           capture_output=True, stdin=subprocess.DEVNULL)
     if done.returncode != 0:
         raise LabError(f"jupyter {' '.join(args)} failed (exit {done.returncode}):\n"
@@ -147,7 +147,7 @@ class StudentLab:
         return f"{self.base}/{path.lstrip('/')}"
 
     def __enter__(self):
-        cmd = [loop._bin("jupyter-lab"), "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
+        cmd = [runner.bin_path("jupyter-lab"), "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
                "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
                f"--ServerApp.root_dir={self.home}", "--LabApp.news_url=",
                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]

@@ -9,7 +9,7 @@ import os
 import time
 
 from grading.browser import lab, student
-from grading.course.loop import ASSIGNMENT, COURSE_ID
+from grading.course.runner import ASSIGNMENT, COURSE_ID
 from grading.judge import CLASSES
 
 BUDGET = 180            # seconds: after this, the remaining steps fail as "not run" (selftest: 5 min)

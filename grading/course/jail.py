@@ -121,9 +121,14 @@ def bwrap_command(kernel_argv, *, original, sockets, shim, grading_dirs, verdict
 def kernel_env(venv_bin):
     """All the kernel gets of our environment (no JPY_PARENT_PID: in its own pid namespace
     its parent is pid 1, which ipykernel would take for 'my parent died')."""
-    return {"PATH": f"{venv_bin}:/usr/bin:/bin", "HOME": HOME, "TMPDIR": "/tmp",
-            "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg",
-            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env = {"PATH": f"{venv_bin}:/usr/bin:/bin", "HOME": HOME, "TMPDIR": "/tmp",
+           "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg",
+           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    # nbgrader says "autograde" or "validate" here; the notebook's summary and training
+    # cells read it to stay out of grading (they only cost time there, never points).
+    if os.environ.get("NBGRADER_EXECUTION"):
+        env["NBGRADER_EXECUTION"] = os.environ["NBGRADER_EXECUTION"]
+    return env
 
 
 def launcher_command(cgroup, inner):
