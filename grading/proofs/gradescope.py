@@ -1,7 +1,7 @@
 """The Gradescope autograder zip, run in a temporary /autograder layout under every Python found.
 
 setup.sh's own install steps make each Python's venv (KATA_SETUP_PYTHON=..., cached in
-.kata-cache/ by the hash of setup.sh and requirements.txt); run_autograder then grades the
+the selftest's cache (proofs/pythons.py) by the hash of setup.sh and requirements.txt); run_autograder then grades the
 reference and the stubs with it. An interpreter older than the kata's oldest must make
 setup.sh fail at once, with a message, and build nothing.
 """

@@ -2,8 +2,9 @@
 
 Not a proof module: the Gradescope and student-kit proofs use it to run the same steps under
 every Python found (pyenv's versions, `python3.X` on PATH, the selftest's own), each with an
-environment made by the kata's own install steps and kept in .kata-cache/ (gitignored), so
-that only the first selftest on a machine pays for the installs.
+environment made by the kata's own install steps and kept outside the checkout (every clone
+on the machine, CI's fresh one too, shares it), so that only the first selftest on a machine
+pays for the installs. Each environment is keyed by the hash of its install files.
 """
 import glob
 import os
@@ -13,9 +14,10 @@ import sys
 import time
 from pathlib import Path
 
-from grading.proofs import ROOT
 
-CACHE = ROOT / ".kata-cache"
+# ~/.cache/backprop-kata unless KATA_CACHE (or XDG_CACHE_HOME) says otherwise.
+CACHE = Path(os.environ.get("KATA_CACHE")
+             or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "backprop-kata")
 OLDEST, NEWEST = (3, 10), (3, 13)   # the versions the kata promises to run on
 
 

@@ -1,5 +1,5 @@
 """The student kit as a student gets it: built as `make release` builds it, unpacked into a fresh
-folder, with a .venv the kit's own `make install` made (cached per Python in .kata-cache/).
+folder, with a .venv the kit's own `make install` made (cached per Python, see proofs/pythons.py).
 
 Not a proof module: grading/proofs/student.py and training.py use it.
 """
