@@ -3,7 +3,6 @@
 The checks and their messages live there, shared with the notebook.
 PYTEST_DONT_REWRITE
 """
-import pytest
 
 from kata_progress import CHECKS
 

@@ -7,8 +7,13 @@
     @pytest.mark.needs("cgroup")    only where a memory and pids cgroup can be made
 """
 import os
+import tempfile
+
+import pytest
 
 from grading.judge import remote
+from grading.judge.remote import Sandbox
+from grading.samples import write_hostile
 from grading.sandbox import cgroup, limits
 
 
@@ -32,3 +37,30 @@ def pytest_collection_modifyitems(config, items):
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept
+
+
+# --- fixtures the test files share -------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def sample():
+    """sample(name): the sources of a hostile sample, {"layers": text, "optimizer": text},
+    written by the loader into a temporary folder. (tempfile, not tmp_path_factory:
+    pyproject.toml turns pytest's tmpdir plugin off.)"""
+    with tempfile.TemporaryDirectory(prefix="hostile-") as folder:
+        def sources(name):
+            written = write_hostile(name, folder)
+            return {m: (written / f"{m}.py").read_text() for m in ("layers", "optimizer")}
+        yield sources
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox(timeout=2) as the_sandbox:
+        yield the_sandbox
+
+
+@pytest.fixture(scope="module")
+def quick():
+    """For tests that must hit the time limit."""
+    with Sandbox(timeout=0.5) as the_sandbox:
+        yield the_sandbox

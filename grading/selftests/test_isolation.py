@@ -2,7 +2,6 @@
 whole sandbox, budgets, a uid that owns nothing, no signals by file ownership, and the
 refusal where no sandbox is possible. (The batch-level proof is grading/proofs/trust.py.)
 """
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -15,7 +14,7 @@ from grading.judge.remote import Sandbox
 from grading.judge.subject import StudentCrash, StudentError, StudentTimeout
 from grading.samples import TRUST, write_hostile
 from grading.sandbox import server
-from grading.selftests.test_sandbox import descendants, forward_source
+from grading.selftests.support import descendants, forward_source
 
 
 @pytest.fixture(scope="module")
