@@ -8,9 +8,9 @@ RUNS STUDENT CODE (through kernel.py). What the kernel sees:
               folder), a private /tmp, and the socket folder jupyter_client talks through;
   nothing     else: no network (own network namespace), no other processes (own pid
               namespace), no course, gradebook, exchange, repository, solutions or homes.
-It runs as uid 65534 (nobody) with no capabilities; memory and process count (cgroup.py),
-CPU time, address space and file sizes (rlimits) are bounded; when it ends, everything
-left in its cgroup is killed.
+It runs as uid 65534 (nobody) with no capabilities; memory and process count (a cgroup:
+grading/sandbox/cgroup.py), CPU time, address space and file sizes (rlimits) are bounded;
+when it ends, everything left in its cgroup is killed.
 
 As a program this file is the launcher jupyter_client starts (stdlib only, run with -I -S):
     python -I -S jail.py --join CGROUP_PROCS... --rlimit NAME=VALUE... -- bwrap ...
@@ -82,6 +82,11 @@ def bwrap_command(kernel_argv, *, original, sockets, shim, grading_dirs, verdict
         cmd += ["--setenv", key, value]
     if not drop_uid:                         # not root: a user namespace does it
         cmd[1:1] = ["--unshare-user", "--uid", str(os.getuid()), "--cap-drop", "ALL"]
+    # The writable places first: bubblewrap mounts in order, so the read-only binds below
+    # stay visible even where they lie under /tmp or /home (a checkout or venv there).
+    cmd += ["--perms", "0755", "--dir", "/home",
+            "--perms", "0700", "--size", str(WORK_BYTES), "--tmpfs", HOME,
+            "--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(top):
             cmd += ["--symlink", os.readlink(top), top]
@@ -90,7 +95,7 @@ def bwrap_command(kernel_argv, *, original, sockets, shim, grading_dirs, verdict
     cmd += ["--ro-bind", "/usr", "/usr"]
     for name in ("ld.so.cache", "localtime", "nsswitch.conf", "passwd", "group"):
         cmd += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
-    made = {"/usr", "/etc", "/proc", "/dev"}
+    made = {"/usr", "/etc", "/proc", "/dev", "/home", "/tmp", HOME}
     bound = python_paths()
     for path in bound:
         cmd += _dirs_for(path, made) + ["--ro-bind", path, path]
@@ -103,10 +108,7 @@ def bwrap_command(kernel_argv, *, original, sockets, shim, grading_dirs, verdict
     cmd += _dirs_for(VERDICTS, made) + ["--ro-bind", verdicts or os.devnull, VERDICTS]
     cmd += ["--ro-bind", original, ORIGINAL]
     cmd += _dirs_for(sockets, made) + ["--bind", sockets, sockets]
-    cmd += ["--perms", "0755", "--dir", "/home",
-            "--perms", "0700", "--size", str(WORK_BYTES), "--tmpfs", HOME,
-            "--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
-            "--remount-ro", "/", "--chdir", "/"]
+    cmd += ["--remount-ro", "/", "--chdir", "/"]
     # Copy the notebook's folder into the working copy, hand the home to nobody, drop
     # root for good (no capabilities, no way back: bwrap sets no_new_privs), run the kernel.
     steps = f"mkdir -p {INSIDE_WORK} && cp -R {ORIGINAL}/. {INSIDE_WORK}/ && cd {INSIDE_WORK}"

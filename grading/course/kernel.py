@@ -23,11 +23,15 @@ from traitlets import Unicode
 
 import grading
 from grading.course import jail
-from grading.course.cgroup import Cgroup
+from grading.sandbox import cgroup
 
 GRADING_DIR = Path(grading.__file__).resolve().parent
 REPO = GRADING_DIR.parent
 SHIM = GRADING_DIR / "course" / "kernel_shim"
+# The kernel's box as a whole (every process in its cgroup): memory and tasks, threads included.
+KERNEL_MEMORY = 3 << 29            # 1.5 GiB
+KERNEL_TASKS = 64
+CGROUP_PREFIX = "kata-kernel-"
 WALL_SECONDS = 600          # a whole notebook; each cell has nbgrader's own timeout too
 # Folders of ours a bound tree might hold (a checkout inside the venv's tree, say).
 HIDDEN = [REPO / "solutions", REPO / "grading", REPO / "tests", REPO / ".git", Path.home()]
@@ -94,8 +98,11 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.kernel_spec.interrupt_mode = "message"
         if self._drop_uid and os.path.exists(self.connection_file):
             os.chown(self.connection_file, jail.NOBODY, jail.NOBODY)
-        self._cgroup = Cgroup()
-        if not self._cgroup.create():
+        try:
+            self._cgroup = cgroup.Group(KERNEL_MEMORY, KERNEL_TASKS, prefix=CGROUP_PREFIX)
+        except OSError:
+            self._cgroup = cgroup.Group(0, 0, _mode="none")
+        if not self._cgroup.dirs:
             self.log.warning("kernel box: no cgroup could be made here; memory and process "
                              "count are bounded by rlimits only")
         original = os.path.abspath(kw.get("cwd") or os.getcwd())

@@ -65,7 +65,8 @@ def _lingering():
 def nbgrader_exchange_loop(problems):
     from grading.course import autograde as ag
     from grading.course import demo, leakscan, runner, samples
-    from grading.course.cgroup import leftover_cgroups
+    from grading.course.kernel import CGROUP_PREFIX
+    from grading.sandbox.cgroup import leftovers
     from grading.course.feedback import scan_feedback
     from grading.course.grades import read_export
     repo_before = _tree_hashes(ROOT)
@@ -117,7 +118,7 @@ def nbgrader_exchange_loop(problems):
         problems.expect(not changed, f"the exchange changed during autograde: {changed[:5]}")
         # 4. Nothing left: processes, cgroups, socket folders, verdict files.
         problems.expect(not _lingering(), f"processes outlived their kernel: {_lingering()}")
-        problems.expect(not leftover_cgroups(), f"cgroups left: {leftover_cgroups()}")
+        problems.expect(not leftovers(CGROUP_PREFIX), f"cgroups left: {leftovers(CGROUP_PREFIX)}")
         shm = [p for p in ("/dev/shm", tempfile.gettempdir()) for p in Path(p).glob("kata-kernel-*")
                if p.stat().st_uid == os.getuid()]
         problems.expect(not shm, f"kernel folders left: {shm}")

@@ -11,7 +11,7 @@ from pathlib import Path
 from grading.proofs import ROOT, run, step
 from grading.proofs.pythons import dotted, find_pythons, supported
 from grading.proofs.studentkit import (build_kit, clean_env, fresh_kit, kit_venv, make, old_python,
-                                       write_impl)
+                                       ready_kit, write_impl)
 
 
 def _mistake(name):
@@ -133,12 +133,10 @@ def student_kit_rerun_hint(problems):
     pythons = supported(find_pythons())
     version, python = min(pythons.items())
     with tempfile.TemporaryDirectory(prefix="kata-kit-hint-") as tmp:
-        kit = build_kit()
-        venv, _, error = kit_venv(kit, version, python)
+        folder, _, error = ready_kit(tmp, version, python)
         if error:
             problems.append(error)
             return
-        folder = fresh_kit(kit, tmp, venv)
         write_impl(folder / "exercises", _mistake("matmul_dx_no_transpose"))
         done = make(folder, "test")
         hint = re.search(r"rerun with\s+(.+?)\s*$", done.stdout, re.M)
@@ -166,12 +164,10 @@ def student_kit_submit(problems):
     from grading import catalogue
     version, python = min(supported(find_pythons()).items())
     with tempfile.TemporaryDirectory(prefix="kata-kit-submit-") as tmp:
-        kit = build_kit()
-        venv, _, error = kit_venv(kit, version, python)
+        folder, _, error = ready_kit(tmp, version, python)
         if error:
             problems.append(error)
             return
-        folder = fresh_kit(kit, tmp, venv)
         write_impl(folder / "exercises", catalogue.reference_sources())
         zips = lambda: sorted(p.name for p in folder.glob("submission-*.zip"))  # noqa: E731
 

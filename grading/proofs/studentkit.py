@@ -85,6 +85,14 @@ def fresh_kit(kit, tmp, venv=None):
     return folder
 
 
+def ready_kit(tmp, version, python):
+    """The kit built and unpacked fresh under tmp, its .venv made by the kit's own `make install`
+    with `python` (cached): (folder or None, seconds the install took or None, error or None)."""
+    kit = build_kit()
+    venv, seconds, error = kit_venv(kit, version, python)
+    return (None if error else fresh_kit(kit, tmp, venv)), seconds, error
+
+
 def write_impl(folder, sources):
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in sources.items():

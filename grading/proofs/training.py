@@ -9,7 +9,7 @@ from pathlib import Path
 
 from grading.proofs import PY, ROOT, run, step
 from grading.proofs.pythons import dotted, find_pythons, supported
-from grading.proofs.studentkit import build_kit, fresh_kit, kit_venv, make, write_impl
+from grading.proofs.studentkit import make, ready_kit, write_impl
 
 # The book reports about 0.9 and more after its 300 epochs (hidden 10, lr 1.0, batch 30);
 # the reference reaches 0.967 here (seed 1984). Documented in network/train.py's BOOK.
@@ -70,12 +70,11 @@ def training_reference(problems):
     pythons = supported(find_pythons())
     version, python = max(pythons.items())        # the newest; make test's own proof keeps the oldest light
     with tempfile.TemporaryDirectory(prefix="kata-train-") as tmp:
-        kit = build_kit()
-        venv, seconds, error = kit_venv(kit, version, python)
+        folder, seconds, error = ready_kit(tmp, version, python)
         if error:
             problems.append(error)
             return
-        folder = fresh_kit(kit, tmp, venv)
+        venv = folder / ".venv"
         problems.expect((folder / "network" / "train.py").is_file(), "the student kit has no network/")
         stubs = make(folder, "train")
         problems.expect(stubs.returncode != 0 and "make test CLASS=" in stubs.stdout,

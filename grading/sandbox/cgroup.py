@@ -69,13 +69,14 @@ def why_none():
 
 
 class Group:
-    """One sandbox's cgroup(s): memory limit and task limit; `add`, `kill_all`, `remove`."""
+    """One sandbox's cgroup(s) (a fork server's, or a notebook kernel's box): memory limit
+    and task limit; `join_self`, `kill_all`, `remove`."""
 
-    def __init__(self, memory_bytes, tasks, _mode=None):
+    def __init__(self, memory_bytes, tasks, _mode=None, prefix=PREFIX):
         global _counter
         self.mode = _mode or mode()
         _counter += 1
-        name = f"{PREFIX}{os.getpid()}-{_counter}"
+        name = f"{prefix}{os.getpid()}-{_counter}"
         if self.mode == "v2":
             root = _v2_root()
             if root is None:
@@ -113,6 +114,10 @@ class Group:
         for d in self.dirs:
             with open(os.path.join(d, "cgroup.procs"), "w") as f:
                 f.write(str(os.getpid()))
+
+    def procs_files(self):
+        """The groups' cgroup.procs: a process writes its pid there to join (before it execs)."""
+        return [os.path.join(d, "cgroup.procs") for d in self.dirs]
 
     def pids(self):
         return {int(p) for d in self.dirs for p in _read(os.path.join(d, "cgroup.procs")).split()}
@@ -162,12 +167,12 @@ class Group:
         return gone
 
 
-def leftovers():
-    """Paths of every kata sandbox cgroup on the machine (for the selftest's checks)."""
+def leftovers(prefix=PREFIX):
+    """Paths of every kata cgroup named `prefix`... on the machine (for the selftest's checks)."""
     found = []
     for root in V2_ROOTS + (os.path.join(V1_ROOT, "memory"), os.path.join(V1_ROOT, "pids")):
         try:
-            found += [os.path.join(root, n) for n in os.listdir(root) if n.startswith(PREFIX)]
+            found += [os.path.join(root, n) for n in os.listdir(root) if n.startswith(prefix)]
         except OSError:
             pass
     return found

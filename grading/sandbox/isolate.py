@@ -12,6 +12,7 @@ Runs in the child right after the fork, before any student code (see zygote.chil
 """
 import ctypes
 import os
+import sys
 from pathlib import Path
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -75,8 +76,29 @@ def _remount_all_read_only():
                 raise
 
 
-def _fresh_tmpfs(path, size, mode="1777"):
+def _fresh_tmpfs(path, size, mode="1777", keep=()):
+    """An empty tmpfs on `path`; the folders of `keep` below it (the Python runtime of a
+    checkout under /tmp, say) are bound back in, read-only, at the same place."""
+    inside = _outermost([k for k in keep if k.startswith(path.rstrip("/") + "/") and os.path.isdir(k)])
+    fds = [os.open(k, os.O_PATH | os.O_DIRECTORY) for k in inside]
     _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode={mode}")
+    for fd, folder in zip(fds, inside):
+        os.makedirs(folder, mode=0o755, exist_ok=True)
+        _mount(f"/proc/self/fd/{fd}", folder, None, MS_BIND | MS_REC)
+        _mount(None, folder, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+        os.close(fd)
+
+
+def _outermost(folders):
+    """The folders of `folders` not inside another one of them (a recursive bind covers those)."""
+    folders = sorted({os.path.realpath(f) for f in folders})
+    return [f for f in folders if not any(f.startswith(o + "/") for o in folders if o != f)]
+
+
+def _import_folders(reveal):
+    """Every folder this Python imports from: it must stay visible under a fresh /tmp."""
+    return [p for p in {*reveal, *sys.path, sys.prefix, sys.base_prefix, sys.exec_prefix,
+                        os.path.dirname(os.path.realpath(sys.executable))} if p]
 
 
 def _blocking_ancestor(path):
@@ -182,9 +204,10 @@ def isolate(tmp_bytes, shm_bytes, hide=(), new_network=False, reveal=()):
         if os.path.isdir(path):
             _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=4k,mode=0")
     _remount_all_read_only()
-    _fresh_tmpfs("/tmp", tmp_bytes)
+    keep = _import_folders(reveal)
+    _fresh_tmpfs("/tmp", tmp_bytes, keep=keep)
     if os.path.isdir("/dev/shm"):
-        _fresh_tmpfs("/dev/shm", shm_bytes)
+        _fresh_tmpfs("/dev/shm", shm_bytes, keep=keep)
     _bound_sysv_memory(shm_bytes)
     drop_privileges()
     if os.getuid() == 0 or capabilities():
