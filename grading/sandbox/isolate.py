@@ -79,7 +79,7 @@ def _remount_all_read_only():
 def _fresh_tmpfs(path, size, mode="1777", keep=()):
     """An empty tmpfs on `path`; the folders of `keep` below it (the Python runtime of a
     checkout under /tmp, say) are bound back in, read-only, at the same place."""
-    inside = _outermost([k for k in keep if k.startswith(path.rstrip("/") + "/") and os.path.isdir(k)])
+    inside = _outermost(k for k in keep if _below(k, path) and os.path.isdir(k))
     fds = [os.open(k, os.O_PATH | os.O_DIRECTORY) for k in inside]
     _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode={mode}")
     for fd, folder in zip(fds, inside):
@@ -87,6 +87,10 @@ def _fresh_tmpfs(path, size, mode="1777", keep=()):
         _mount(f"/proc/self/fd/{fd}", folder, None, MS_BIND | MS_REC)
         _mount(None, folder, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
         os.close(fd)
+
+
+def _below(folder, path):
+    return os.path.realpath(folder).startswith(os.path.realpath(path).rstrip("/") + "/")
 
 
 def _outermost(folders):
@@ -200,11 +204,13 @@ def isolate(tmp_bytes, shm_bytes, hide=(), new_network=False, reveal=()):
     _mount(None, "/", None, MS_REC | MS_PRIVATE)    # nothing of ours propagates back
     if reveal:                                       # the fallback: no bubblewrap view
         _reveal(reveal)
+    keep = _import_folders(reveal)
     for path in hide:                                # the grader's own files, homes
         if os.path.isdir(path):
-            _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=4k,mode=0")
+            # Hidden whole, unless Python imports from below it (a venv under /home).
+            kept = _outermost(k for k in keep if _below(k, path))
+            _fresh_tmpfs(path, 64 << 10 if kept else 4096, "0755" if kept else "0", keep=kept)
     _remount_all_read_only()
-    keep = _import_folders(reveal)
     _fresh_tmpfs("/tmp", tmp_bytes, keep=keep)
     if os.path.isdir("/dev/shm"):
         _fresh_tmpfs("/dev/shm", shm_bytes, keep=keep)

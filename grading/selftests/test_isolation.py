@@ -2,6 +2,7 @@
 whole sandbox, budgets, a uid that owns nothing, no signals by file ownership, and the
 refusal where no sandbox is possible. (The batch-level proof is grading/proofs/trust.py.)
 """
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -13,7 +14,7 @@ from grading import cli
 from grading.judge.remote import Sandbox
 from grading.judge.subject import StudentCrash, StudentError, StudentTimeout
 from grading.samples import TRUST, write_hostile
-from grading.sandbox import server
+from grading.sandbox import isolate, server
 from grading.selftests.support import descendants, forward_source
 
 
@@ -127,3 +128,32 @@ def test_refused_without_bubblewrap_and_root(monkeypatch, capsys):
     assert "refusing to grade" in capsys.readouterr().err
     monkeypatch.setenv("KATA_ALLOW_UNSANDBOXED", "1")
     assert server.unsandboxed_problem() is None
+
+
+@pytest.mark.needs("root")
+def test_a_fresh_tmp_keeps_the_folders_python_imports_from():
+    """A checkout or venv under /tmp (or a hidden /home) must stay importable in the child:
+    the fresh tmpfs binds those folders back, read-only, and hides everything else."""
+    with tempfile.TemporaryDirectory(dir="/tmp") as kept, tempfile.TemporaryDirectory(dir="/tmp") as other:
+        Path(kept, "probe.py").write_text("X = 1\n")
+        Path(other, "secret.txt").write_text("another submission")
+        pid = os.fork()
+        if pid == 0:                                  # the child: its own mount namespace
+            code = 3
+            try:
+                isolate._check(isolate._libc.unshare(isolate.CLONE_NEWNS), "unshare")
+                isolate._mount(None, "/", None, isolate.MS_REC | isolate.MS_PRIVATE)
+                isolate._fresh_tmpfs("/tmp", 1 << 20, keep=[kept])
+                code = 0 if Path(kept, "probe.py").read_text() == "X = 1\n" else 1
+                code = code or (2 if Path(other).exists() else 0)
+                try:
+                    Path(kept, "planted.py").write_text("X = 2\n")
+                    code = code or 4                   # the kept folder must be read-only
+                except OSError:
+                    pass
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, {
+            1: "the kept folder is gone", 2: "the rest of /tmp is still visible",
+            3: "the child crashed", 4: "the kept folder is writable"}.get(os.waitstatus_to_exitcode(status))
