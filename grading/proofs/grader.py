@@ -15,7 +15,7 @@ from grading.proofs.inputs import odd_inputs
 
 # Each copy has its own name, so its own data seed; `python -m grading.catalogue` adds 200 more
 # seeds in-process.
-REFERENCE_COPIES = 120
+REFERENCE_COPIES = 60
 
 
 def bad_inputs(tmp, reference, stubs):
