@@ -4,16 +4,18 @@ Runs in the child right after the fork, before any student code (see zygote.chil
 
 1. new mount and IPC namespaces (and a new network namespace outside bubblewrap); when we
    are not uid 0 in our user namespace, a nested user namespace first, to be allowed to;
-2. every mount remounted read-only, then fresh size-bounded tmpfs on /tmp and /dev/shm:
-   what a child writes anywhere, files or SysV/POSIX IPC, dies with its namespaces and is
-   never seen by the next class or submission (the root fix for "write and wait");
+2. inside bubblewrap, every mount remounted read-only, then fresh size-bounded tmpfs on
+   /tmp and /dev/shm; outside it (the fallback), the child builds bubblewrap's view itself
+   from the same arguments: a new root holding only the runtime, read-only, and fresh /tmp
+   and /dev/shm. What a child writes anywhere, files or SysV/POSIX IPC, dies with its
+   namespaces and is never seen by the next class or submission (the root fix for "write
+   and wait"), and nothing of the machine beyond the runtime is there to read;
 3. uid 0 (fallback as root, or bubblewrap as root) drops to 65534 (nobody), which owns
    nothing; then no capabilities at all (bounding, ambient, permitted) and no_new_privs.
 """
 import ctypes
 import os
 import sys
-from pathlib import Path
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
@@ -22,13 +24,14 @@ _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctype
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWNET = 0x00020000, 0x08000000, 0x40000000
 CLONE_NEWUSER = 0x10000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
-MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 32, 4096, 8192, 16384, 1 << 18
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME, MS_STRICTATIME = 1024, 2048, 1 << 21, 1 << 24
 _FLAG_OF = {"ro": MS_RDONLY, "nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC,
             "noatime": MS_NOATIME, "nodiratime": MS_NODIRATIME, "relatime": MS_RELATIME}
 PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 47, 4
 PR_SET_NO_NEW_PRIVS = 38
 NOBODY = 65534
+DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 
 
 class IsolationError(OSError):
@@ -99,36 +102,75 @@ def _outermost(folders):
     return [f for f in folders if not any(f.startswith(o + "/") for o in folders if o != f)]
 
 
-def _import_folders(reveal):
+def _import_folders():
     """Every folder this Python imports from: it must stay visible under a fresh /tmp."""
-    return [p for p in {*reveal, *sys.path, sys.prefix, sys.base_prefix, sys.exec_prefix,
+    return [p for p in {*sys.path, sys.prefix, sys.base_prefix, sys.exec_prefix,
                         os.path.dirname(os.path.realpath(sys.executable))} if p]
 
 
-def _blocking_ancestor(path):
-    """The outermost folder above `path` that others may not pass through, or None."""
-    for parent in reversed(Path(path).parents):
-        if str(parent) != "/" and not os.stat(parent).st_mode & 0o001:
-            return str(parent)
-    return None
+def _bind(source, target, is_dir):
+    """`source` (opened before anything covers it) bound read-only at `target`."""
+    if is_dir:
+        os.makedirs(target, mode=0o755, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
+        open(target, "a").close()
+    _mount(source, target, None, MS_BIND | MS_REC)
+    _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
 
 
-def _reveal(paths):
-    """Make `paths` (the Python runtime) reachable for uid 65534 where a private folder
-    (e.g. /root, 0700) is on the way: that folder is covered by an empty tmpfs (hiding
-    the rest of it) and the runtime bound back in at the same place."""
-    covers = {}
-    for path in paths:
-        blocked = _blocking_ancestor(path)
-        if blocked:
-            covers.setdefault(blocked, []).append(path)
-    for blocked, inside in covers.items():
-        fds = [os.open(p, os.O_PATH | os.O_DIRECTORY) for p in inside]
-        _mount("tmpfs", blocked, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
-        for fd, path in zip(fds, inside):
-            os.makedirs(path, mode=0o755, exist_ok=True)
-            _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
-            os.close(fd)
+def _proc_options():
+    """hidepid for our own /proc where the kernel keeps it per mount (Linux >= 5.8): the child
+    then sees no other user's processes. Older kernels share it with the host's /proc."""
+    major, minor = (int(n) for n in os.uname().release.split(".")[:2])
+    return "hidepid=invisible" if (major, minor) >= (5, 8) else None
+
+
+def _view_root(view_args, tmp_bytes, shm_bytes):
+    """The fallback's whole view, built as bubblewrap builds it from the same arguments
+    (grading.sandbox.view.view_args): a fresh root holding only those read-only binds, the
+    folders and links on their way, a few devices, /proc and fresh /tmp and /dev/shm; then
+    moved over / and entered. Nothing else of the machine (other submissions, --out, homes,
+    the exchange, the grader) exists for the child at all."""
+    ops, i = [], 0
+    while i < len(view_args):          # --perms P --dir D | --ro-bind S T | --symlink L P
+        if view_args[i] == "--perms":
+            i += 2
+            continue
+        ops.append(view_args[i:i + (2 if view_args[i] == "--dir" else 3)])
+        i += len(ops[-1])
+    sources = {op[1]: os.open(op[1], os.O_PATH) for op in ops if op[0] == "--ro-bind"}
+    devices = {d: os.open(d, os.O_PATH) for d in DEVICES if os.path.exists(d)}
+    host_proc = os.open("/proc", os.O_PATH | os.O_DIRECTORY)
+    new = "/tmp"                        # any mount point will do: it is moved over / below
+    _mount("tmpfs", new, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+    os.makedirs(new + "/tmp")
+    _fresh_tmpfs(new + "/tmp", tmp_bytes)            # first: the binds below may lie in it
+    for op in ops:
+        target = new + op[-1]
+        if op[0] == "--dir":
+            os.makedirs(target, mode=0o755, exist_ok=True)
+        elif op[0] == "--symlink":
+            os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
+            os.symlink(op[1], target)
+        else:
+            _bind(f"/proc/self/fd/{sources[op[1]]}", target, os.path.isdir(op[1]))
+    for device, fd in devices.items():
+        _bind(f"/proc/self/fd/{fd}", new + device, False)
+    os.makedirs(new + "/dev/shm", exist_ok=True)
+    _fresh_tmpfs(new + "/dev/shm", shm_bytes)
+    os.makedirs(new + "/proc", exist_ok=True)
+    try:
+        _mount("proc", new + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, _proc_options())
+    except IsolationError:      # not allowed outside a pid namespace of our own: the host's
+        _mount(f"/proc/self/fd/{host_proc}", new + "/proc", None, MS_BIND | MS_REC)
+    for fd in [*sources.values(), *devices.values(), host_proc]:
+        os.close(fd)
+    _mount(None, new, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)   # / read-only
+    os.chdir(new)
+    _mount(new, "/", None, MS_MOVE)
+    os.chroot(".")
+    os.chdir("/")
 
 
 def _bound_sysv_memory(size):
@@ -195,25 +237,22 @@ def capabilities():
     return mask
 
 
-def isolate(tmp_bytes, shm_bytes, hide=(), new_network=False, reveal=()):
-    """Steps 1-3 of the module's docstring; raises IsolationError if any fails."""
+def isolate(tmp_bytes, shm_bytes, new_network=False, view=()):
+    """Steps 1-3 of the module's docstring; raises IsolationError if any fails.
+    view: outside bubblewrap, the view's arguments (see _view_root)."""
     if os.getuid() != 0:
         _map_own_ids()
     flags = CLONE_NEWNS | CLONE_NEWIPC | (CLONE_NEWNET if new_network else 0)
     _check(_libc.unshare(flags), "unshare(mount, ipc)")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)    # nothing of ours propagates back
-    if reveal:                                       # the fallback: no bubblewrap view
-        _reveal(reveal)
-    keep = _import_folders(reveal)
-    for path in hide:                                # the grader's own files, homes
-        if os.path.isdir(path):
-            # Hidden whole, unless Python imports from below it (a venv under /home).
-            kept = _outermost(k for k in keep if _below(k, path))
-            _fresh_tmpfs(path, 64 << 10 if kept else 4096, "0755" if kept else "0", keep=kept)
-    _remount_all_read_only()
-    _fresh_tmpfs("/tmp", tmp_bytes, keep=keep)
-    if os.path.isdir("/dev/shm"):
-        _fresh_tmpfs("/dev/shm", shm_bytes, keep=keep)
+    if view:                                         # the fallback: no bubblewrap
+        _view_root(view, tmp_bytes, shm_bytes)
+    else:
+        _remount_all_read_only()
+        keep = _import_folders()
+        _fresh_tmpfs("/tmp", tmp_bytes, keep=keep)
+        if os.path.isdir("/dev/shm"):
+            _fresh_tmpfs("/dev/shm", shm_bytes, keep=keep)
     _bound_sysv_memory(shm_bytes)
     drop_privileges()
     if os.getuid() == 0 or capabilities():

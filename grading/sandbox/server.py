@@ -5,7 +5,7 @@
 
 - bubblewrap: the read-only least-privilege view of grading.sandbox.view;
 - fallback (no bubblewrap) as root: the same per-child namespaces and privilege drop
-  (grading.sandbox.isolate), on the machine's own file system made read-only;
+  (grading.sandbox.isolate), each child building bubblewrap's read-only view for itself;
 - fallback without root: a child could not drop its uid, so it would run as the grading
   user with all of that user's files in reach: refused unless explicitly allowed
   (`python -m grading grade --allow-unsandboxed`, or KATA_ALLOW_UNSANDBOXED=1).
@@ -185,12 +185,9 @@ def start(mode, memory_bytes):
 def isolation_spec(kind):
     """What each child does to itself before student code (see grading.sandbox.isolate)."""
     plain = kind != "bubblewrap"
-    hide, reveal = [], []
-    if plain:   # no bubblewrap view: hide the grader, the answers and the homes
-        hide = [str(view.GRADING_DIR), str(view.GRADING_DIR.parent / "solutions"), "/home"]
-        reveal = view.runtime_dirs()
-    return {"tmp_bytes": TMP_BYTES, "shm_bytes": SHM_BYTES, "hide": hide, "network": plain,
-            "reveal": reveal,
+    # No bubblewrap: each child builds bubblewrap's view itself (grading.sandbox.isolate).
+    return {"tmp_bytes": TMP_BYTES, "shm_bytes": SHM_BYTES, "network": plain,
+            "view": view.view_args() if plain else [],
             # Only where the user allowed an unsandboxed run may a child go on without.
             "required": not allowed_unsandboxed()}
 
@@ -204,8 +201,8 @@ def describe(kind, memory_bytes, why_plain=None):
     if kind == "bubblewrap":
         head = "bubblewrap, read-only view of the Python runtime and numpy only"
     elif root or allowed_unsandboxed():
-        head = (f"no bubblewrap ({why_plain}): the machine's files read-only, grader "
-                "and solutions hidden")
+        head = (f"no bubblewrap ({why_plain}): the same read-only view of the Python runtime "
+                "and numpy only, built by each child")
         if not root:
             head = f"UNSANDBOXED (--allow-unsandboxed; {why_plain})"
     else:

@@ -89,8 +89,8 @@ def _setup_child(sock, output, workdir, spec):
     fresh = spec.get("isolate")
     if fresh:
         try:
-            isolate.isolate(fresh["tmp_bytes"], fresh["shm_bytes"], fresh.get("hide", ()),
-                            fresh.get("network", False), fresh.get("reveal", ()))
+            isolate.isolate(fresh["tmp_bytes"], fresh["shm_bytes"], fresh.get("network", False),
+                            fresh.get("view", ()))
             workdir = "/tmp"                  # its own tmpfs, gone with it
         except (OSError, ValueError) as exc:
             if fresh.get("required", True):

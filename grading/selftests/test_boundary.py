@@ -1,7 +1,10 @@
 """The sandbox's boundary: the protocol between judge and child (frames, answers checked
-before use), and what only bubblewrap hides (files, judge modules, network, a read-only Python).
+before use), and what the child cannot reach (files, judge modules, network, a writable Python),
+with bubblewrap and in the fallback alike.
 """
+import shutil
 import socket
+import tempfile
 import time
 from pathlib import Path
 
@@ -82,13 +85,31 @@ def test_answers_are_checked():
         checked_answer("new", {"ok": True})
 
 
-# --- only inside bubblewrap -----------------------------------------------------------
+# --- out of reach, with bubblewrap and in the fallback (each child builds the same view) ---
 
 @pytest.mark.parametrize("path", [REPO / "solutions" / "layers.py",
                                   REPO / "grading" / "judge" / "engine.py",
-                                  REPO / "grading" / "judge" / "suites", REPO, Path.home()])
-@pytest.mark.needs("bwrap")
+                                  REPO / "grading" / "judge" / "suites", REPO, Path.home(),
+                                  Path("/usr/local/share")])
 def test_files_out_of_reach(sandbox, path):
+    _cannot_read(sandbox, path)
+
+
+def test_a_classmates_world_readable_submission_is_out_of_reach(sandbox):
+    """Submissions are files anyone may read (0644 in 0755 folders): a child must not find
+    them, or it could print a classmate's code into its own feedback."""
+    folder = Path(tempfile.mkdtemp(prefix="kata-classmate-", dir="/var/tmp"))
+    try:
+        folder.chmod(0o755)
+        (folder / "layers.py").write_text("# a classmate's work\n")
+        (folder / "layers.py").chmod(0o644)
+        _cannot_read(sandbox, folder / "layers.py")
+        _cannot_read(sandbox, folder)
+    finally:
+        shutil.rmtree(folder)
+
+
+def _cannot_read(sandbox, path):
     probe = (f"import os\np = {str(path)!r}\ntry:\n"
              "    seen = ([n for n in os.listdir(p) if n not in ('.pyenv', '.venv')]\n"
              "            if os.path.isdir(p) else [open(p).read(20)])\n"
@@ -99,7 +120,6 @@ def test_files_out_of_reach(sandbox, path):
     subject.close()
 
 
-@pytest.mark.needs("bwrap")
 def test_judge_modules_are_not_importable(sandbox):
     subject = sandbox.subject(forward_source("import grading.judge\nreturn x"))
     with pytest.raises(StudentError, match="ModuleNotFoundError"):
@@ -107,7 +127,6 @@ def test_judge_modules_are_not_importable(sandbox):
     subject.close()
 
 
-@pytest.mark.needs("bwrap")
 def test_no_network(sandbox):
     with socket.create_server(("127.0.0.1", 0)) as server:
         port = server.getsockname()[1]
@@ -119,7 +138,6 @@ def test_no_network(sandbox):
         subject.close()
 
 
-@pytest.mark.needs("bwrap")
 def test_python_is_read_only(sandbox):
     subject = sandbox.subject(forward_source("open(np.__file__, 'a')\nreturn x"))
     with pytest.raises(StudentError, match="(OSError|PermissionError): .*(Read-only file system|Permission denied)"):
