@@ -99,7 +99,7 @@ def grade_all(paths, out, jobs, timeout, seed=None, **grade_options):
                     sub = submissions.Submission(name, sources[name])
                     result = outputs.for_gradescope(_ungraded(sub, "the grader's worker died"), sub)
                 results[name] = result
-                _write_json(out / name / "results.json", result)
+                outputs.write_json(out / name / "results.json", result)
                 progress.advance(name, result["score"])
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)   # a second Ctrl-C must not cut the clean-up
@@ -111,7 +111,7 @@ def grade_all(paths, out, jobs, timeout, seed=None, **grade_options):
             if name not in results:
                 sub = submissions.Submission(name, Path(path))
                 results[name] = outputs.for_gradescope(_ungraded(sub, f"not graded: {exc}"), sub)
-                _write_json(out / name / "results.json", results[name])
+                outputs.write_json(out / name / "results.json", results[name])
     finally:
         progress.stop()
         # The workers were killed without a clean-up of their own: their sandboxes'
@@ -119,14 +119,6 @@ def grade_all(paths, out, jobs, timeout, seed=None, **grade_options):
         from grading.sandbox import cgroup
         cgroup.sweep()
     return results
-
-
-def _write_json(path, data):
-    outputs.write_json(path, data)   # never a half-written results file
-
-
-def write_grades_csv(results, path):
-    outputs.write_grades_csv(results, path)
 
 
 def print_summary(results, out):
@@ -242,7 +234,7 @@ def cmd_grade(args):
     results = grade_all(paths, out, args.jobs, args.timeout, args.seed)
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, signal.SIG_IGN)   # the table is written whole, then the rest is said
-    write_grades_csv(results, out / outputs.GRADES)
+    outputs.write_grades_csv(results, out / outputs.GRADES)
     stopped = sum(outputs.status_of(r) == outputs.NOT_GRADED for r in results.values())
     if not args.quiet:
         print_summary(results, out)

@@ -26,8 +26,8 @@ def sandbox(timeout=10.0, class_budget=None, submission_budget=None):
             class_budget=class_budget or float(env("KATA_CLASS_BUDGET") or remote.CLASS_BUDGET),
             submission_budget=submission_budget or float(
                 env("KATA_SUBMISSION_BUDGET") or remote.SUBMISSION_BUDGET))
-        # A pool worker ends through os._exit, past atexit: multiprocessing's own
-        # finalizers still run, so the server stops and its cgroup is removed.
+        # At this process's exit, multiprocessing's exit handler stops the server and
+        # removes its cgroup (a grading worker is killed instead: cli.grade_all sweeps).
         multiprocessing.util.Finalize(_sandbox, _sandbox.close, exitpriority=10)
     return _sandbox
 
