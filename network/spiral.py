@@ -11,7 +11,12 @@ def load_data(seed=1984, points_per_class=100, classes=3):
 
     The same seed gives the same points (a numpy Generator of its own: the global
     random state is left alone)."""
-    rng = np.random.default_rng(seed)
+    return arms(np.random.default_rng(seed), points_per_class, classes)
+
+
+def arms(rng, points_per_class, classes=3):
+    """The spiral arms drawn with the numpy Generator `rng` (the grader's plug-in network
+    tests draw theirs from the submission's seed): x (N, 2), one-hot t (N, classes)."""
     n = points_per_class
     rate = np.arange(n) / n                        # 0 at the centre .. almost 1 at the tip
     x = np.empty((classes * n, 2))

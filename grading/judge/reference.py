@@ -1,4 +1,4 @@
-"""The judge's own layers, the book's network parts and a small spiral data set.
+"""The judge's own layers and the book's network parts (the spiral data: network.spiral).
 
 The plug-in model tests (grading/judge/suites/network.py) build the book's two-layer
 network from these, swap in one class of the submission, and compare its training with
@@ -10,6 +10,8 @@ submission's classes taken from solutions/).
 Shapes: x (N, D), W (D, H), b (H,), out (N, H); t one-hot (N, C).
 """
 import numpy as np
+
+from network.spiral import arms as spiral   # noqa: F401  (R.spiral in the suites: one generator for make train and the judge)
 
 
 class MatMul:
@@ -94,17 +96,3 @@ class SGD:
     def update(self, params, grads):
         for p, g in zip(params, grads):
             p -= self.lr * g
-
-
-def spiral(rng, per_class=6, classes=3):
-    """Points on `classes` interleaved spiral arms (the book's toy data): x (N, 2) and
-    one-hot t (N, classes), N = per_class * classes, arms in order."""
-    x = np.empty((per_class * classes, 2))
-    t = np.zeros((per_class * classes, classes))
-    for c in range(classes):
-        rate = np.arange(per_class) / per_class
-        theta = 4.0 * c + 4.0 * rate + 0.2 * rng.standard_normal(per_class)
-        rows = slice(c * per_class, (c + 1) * per_class)
-        x[rows, 0], x[rows, 1] = rate * np.sin(theta), rate * np.cos(theta)
-        t[rows, c] = 1.0
-    return x, t
