@@ -139,7 +139,10 @@ def _view_root(view_args, tmp_bytes, shm_bytes):
             continue
         ops.append(view_args[i:i + (2 if view_args[i] == "--dir" else 3)])
         i += len(ops[-1])
-    sources = {op[1]: os.open(op[1], os.O_PATH) for op in ops if op[0] == "--ro-bind"}
+    # Opened, and asked what they are, before anything covers them (the new root goes on
+    # /tmp, where a checkout's runtime may live).
+    sources = {op[1]: (os.open(op[1], os.O_PATH), os.path.isdir(op[1]))
+               for op in ops if op[0] == "--ro-bind"}
     devices = {d: os.open(d, os.O_PATH) for d in DEVICES if os.path.exists(d)}
     host_proc = os.open("/proc", os.O_PATH | os.O_DIRECTORY)
     new = "/tmp"                        # any mount point will do: it is moved over / below
@@ -154,7 +157,8 @@ def _view_root(view_args, tmp_bytes, shm_bytes):
             os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
             os.symlink(op[1], target)
         else:
-            _bind(f"/proc/self/fd/{sources[op[1]]}", target, os.path.isdir(op[1]))
+            fd, is_dir = sources[op[1]]
+            _bind(f"/proc/self/fd/{fd}", target, is_dir)
     for device, fd in devices.items():
         _bind(f"/proc/self/fd/{fd}", new + device, False)
     os.makedirs(new + "/dev/shm", exist_ok=True)
@@ -164,7 +168,7 @@ def _view_root(view_args, tmp_bytes, shm_bytes):
         _mount("proc", new + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, _proc_options())
     except IsolationError:      # not allowed outside a pid namespace of our own: the host's
         _mount(f"/proc/self/fd/{host_proc}", new + "/proc", None, MS_BIND | MS_REC)
-    for fd in [*sources.values(), *devices.values(), host_proc]:
+    for fd in [*(fd for fd, _ in sources.values()), *devices.values(), host_proc]:
         os.close(fd)
     _mount(None, new, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)   # / read-only
     os.chdir(new)
