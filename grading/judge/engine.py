@@ -4,21 +4,22 @@ pytest runs in this (the judge's) process; the student's objects live behind a `
 One pytest module grades one class, and each module gets its own subject, so a class
 that hangs or crashes costs that class only.
 """
-import io
+import functools
+import os
 import re
+import threading
 try:
     import tomllib  # Python >= 3.11
 except ModuleNotFoundError:  # Python 3.10: the same parser, from PyPI
     import tomli as tomllib
 import zlib
-from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from grading.judge import CLASSES
+from grading.judge import CLASSES, session
 from grading.judge.subject import StudentError
 
 SUITES = Path(__file__).parent / "suites"
@@ -34,11 +35,20 @@ _UNUSED_PLUGINS = [arg for name in ("doctest", "junitxml", "pastebin", "logging"
                    for arg in ("-p", f"no:{name}")]
 
 
+_rubrics = {}
+
+
 def load_rubric(path=RUBRIC):
     """{class: {test function: {"name": str, "points": float, "needs": [test function]}}}
-    from rubric.toml ("needs" is optional)."""
+    from rubric.toml ("needs" is optional). Parsed again only when the file changed: the
+    grader reads it for every submission. Treat the answer as read-only."""
     with open(path, "rb") as f:
-        return tomllib.load(f)
+        info = os.fstat(f.fileno())
+        key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+        cached = _rubrics.get(str(path))
+        if cached is None or cached[0] != key:
+            cached = _rubrics[str(path)] = (key, tomllib.load(f))
+    return cached[1]
 
 
 def _gate_note(names):
@@ -125,29 +135,50 @@ def _failure_text(report, excinfo):
     return "\n".join(lines) or "- failed"
 
 
+@functools.lru_cache(maxsize=None)
 def _class_of(suite_file):
     name = Path(suite_file).name
     return next(c for c, m in MODULE_OF.items() if name == m)
 
 
-class _KataPlugin:
-    """Fixtures for the hidden suites, and the collector of their reports."""
+def _plain_failure(excinfo):
+    """An item's failure report without a traceback (see _KataPlugin.pytest_collection_modifyitems)."""
+    return f"{excinfo.typename}: {excinfo.value}"
 
-    def __init__(self, make_subject, seed, rubric):
+
+class _KataPlugin:
+    """Fixtures for the hidden suites, and the collector of their reports. One instance
+    lives as long as the process's pytest session (grading.judge.session); `begin` gives
+    it each submission's subject maker, seed and rubric."""
+
+    def __init__(self):
+        self.errors = []         # collection errors: the session then ends
+        self.begin(None, 0, {})
+
+    def begin(self, make_subject, seed, rubric):
         # Not `self.seed`: pytest looks fixtures up on the instance, and an int attribute
         # named like the `seed` fixture below would hide it (INTERNALERROR at registration).
         self.make_subject, self.data_seed, self.rubric = make_subject, seed, rubric
         self.results = {}
-        self.errors = []
+
+    @staticmethod
+    def class_of(item):
+        return _class_of(str(item.path))
 
     def pytest_configure(self, config):
         # Failure text comes from the checks' messages, never from pytest's tracebacks;
         # its default long format parses the suites' source for every failure (~20 ms each).
-        config.option.tbstyle = "native"
+        config.option.tbstyle = "value"
+
+    def pytest_collection_modifyitems(self, items):
+        # The same for a failing test itself: its report is the error's one line, and
+        # pytest does not walk the traceback at all (about 1 ms per failed test).
+        for item in items:
+            item.repr_failure = _plain_failure
 
     @pytest.fixture(scope="module")
     def subject(self, request):
-        the_subject = self.make_subject(_class_of(request.module.__file__))
+        the_subject = self.make_subject(_class_of(str(request.module.__file__)))
         yield the_subject
         the_subject.close()
 
@@ -161,7 +192,7 @@ class _KataPlugin:
         return self.data_seed
 
     def _result_for(self, item):
-        cls = _class_of(item.path)
+        cls = _class_of(str(item.path))
         entry = self.rubric.get(cls, {}).get(item.name)
         if entry is None:
             raise KeyError(f"{cls}.{item.name} has no entry in rubric.toml")
@@ -186,26 +217,39 @@ class _KataPlugin:
             self.errors.append(str(report.longrepr))
 
 
+_ARGS = [*(str(SUITES / m) for m in MODULE_OF.values()),
+         "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:unraisableexception",
+         *_UNUSED_PLUGINS, "--check-max-tb=0",
+         # importlib mode from the repository root: the suites load as
+         # grading.judge.suites.test_*, so they never take the module names
+         # test_matmul, ... from the public tests/ run in the same process.
+         "--import-mode=importlib",
+         "--rootdir", str(SUITES.parents[2]), "-c", str(SUITES / "pytest.ini")]
+_session = None
+_session_lock = threading.Lock()
+
+
+def _the_session():
+    """This process's pytest session (a new one after a fork or a failed job)."""
+    global _session
+    if _session is None or _session.broken or _session.pid != os.getpid():
+        _session = session.Session(_ARGS, _KataPlugin())
+    return _session
+
+
 def run_suites(make_subject, seed, classes=CLASSES, rubric=None):
     """Grade one submission: `make_subject(cls)` gives a fresh `Subject` for each class."""
     rubric = rubric or load_rubric()
-    plugin = _KataPlugin(make_subject, seed, rubric)
-    args = [str(SUITES / MODULE_OF[c]) for c in classes]
-    args += ["-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:unraisableexception", *_UNUSED_PLUGINS, "--check-max-tb=0",
-             # importlib mode from the repository root: the suites load as
-             # grading.judge.suites.test_*, so they never take the module names
-             # test_matmul, ... from the public tests/ run in the same process.
-             "--import-mode=importlib",
-             "--rootdir", str(SUITES.parents[2]), "-c", str(SUITES / "pytest.ini")]
-    sink = io.StringIO()
-    with redirect_stdout(sink), redirect_stderr(sink):
-        code = pytest.main(args, plugins=[plugin])
-    if plugin.errors or code not in (0, 1):
-        raise RuntimeError(f"the hidden suites did not run (pytest exit {code}): "
-                           + "\n".join(plugin.errors)[-2000:] + sink.getvalue()[-2000:])
+    with _session_lock:
+        the_session = _the_session()
+        plugin = the_session.plugin
+        plugin.begin(make_subject, seed, rubric)
+        the_session.run(classes)
+        results = list(plugin.results.values())
+        plugin.begin(None, 0, {})              # the subjects are not kept alive
     verdict = Verdict(seed)
-    apply_needs(list(plugin.results.values()), rubric)
-    for r in plugin.results.values():
+    apply_needs(results, rubric)
+    for r in results:
         if not r.passed:
             r.output += f"\n(data seed {seed}: grading again with --seed {seed} repeats the same inputs)"
         verdict.results.append(r)

@@ -3,6 +3,7 @@
 An array travels as dtype, shape and bytes; whoever receives it builds a fresh base-class
 ndarray, so nothing of the sender's objects (subclasses, overridden methods) comes along.
 """
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,7 +44,7 @@ def decode(value):
         dtype = np.dtype(value["dtype"])
         shape = tuple(int(n) for n in value["shape"])
         data = value["data"]
-        if len(data) != dtype.itemsize * int(np.prod(shape, dtype=np.int64)):
+        if len(data) != dtype.itemsize * math.prod(shape):
             return Foreign("malformed array")
         return np.frombuffer(data, dtype=dtype).reshape(shape).copy()
     if kind == "none":
