@@ -122,7 +122,7 @@ def throughput(size, jobs):
                        cwd=ROOT, check=True)
         seconds = time.perf_counter() - start
     print(f"grader: {size} submissions in {seconds:.1f} s with --jobs {jobs}: "
-          f"{size / seconds:.1f} submissions/s (aim: >= 10; a fresh child per class, "
+          f"{size / seconds:.1f} submissions/s (aim: >= 10; a fresh child per submission file, "
           f"one fork server per worker)")
 
 

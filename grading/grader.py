@@ -15,7 +15,7 @@ _sandbox = None
 
 def sandbox(timeout=10.0, class_budget=None, submission_budget=None):
     """This process's sandbox, started on first use and kept for the next submissions
-    (each class of each submission still gets a fresh child with fresh namespaces)."""
+    (each file of each submission still gets a fresh child with fresh namespaces)."""
     global _sandbox
     if _sandbox is None:
         from grading.judge import remote
@@ -56,10 +56,18 @@ def grade(sub, seed=None, timeout=10.0, classes=CLASSES, rubric=None, class_budg
     subjects = []
 
     def make_subject(cls):
-        subjects.append(the_sandbox.subject(sources_for(sub.sources, cls), deadline))
+        # Classes of one file share a child while nothing goes wrong (grading.judge.child).
+        sources = sources_for(sub.sources, cls)
+        sharing = sum(sources_for(sub.sources, c) == sources for c in classes)
+        subjects.append(the_sandbox.subject(sources, deadline, keep=True, cpu_share=sharing,
+                                            previous=subjects[-1] if subjects else None))
         return subjects[-1]
 
-    verdict = run_suites(make_subject, seed, classes, rubric or load_rubric())
+    try:
+        verdict = run_suites(make_subject, seed, classes, rubric or load_rubric())
+    finally:
+        for subject in subjects:
+            subject.finish()
     printed = "".join(getattr(s, "output", "") or "" for s in subjects).strip()
     results = results_json(sub, verdict, time.monotonic() - started, the_sandbox.isolation, printed)
     results["kata"]["sandbox"] = the_sandbox.describe()     # the run's header, for the record

@@ -1,4 +1,5 @@
-"""Student code in a sandboxed process: `Sandbox` (one fork server) and `RemoteSubject`.
+"""Student code in a sandboxed process: `Sandbox` (one fork server) and its subjects
+(grading.judge.child.RemoteSubject).
 
 The judge keeps the test data, the expected values and the scores; the sandbox gets the
 student's source texts and the request data, and sends back plain JSON (see
@@ -7,30 +8,25 @@ grading.sandbox.protocol). Every answer is checked against the shape its request
 subject only.
 
 One `Sandbox` per judge process starts one fork server (grading.sandbox.zygote), inside
-bubblewrap when bubblewrap runs here, and asks it for a fresh child per subject.
+bubblewrap when bubblewrap runs here, and asks it for fresh children.
 
     with Sandbox(timeout=10) as sandbox:
         subject = sandbox.subject({"layers": text, "optimizer": text})
         ...
-        subject.close()        # then subject.output, subject.exit_info
+        subject.finish()       # then subject.output, subject.exit_info
 """
-import math
 import os
-import signal
 import socket
 import sys
 import threading
 import time
 import weakref
 
-from grading.judge.answers import checked_answer
-from grading.judge.subject import StudentCrash, StudentError, StudentTimeout, Subject
+from grading.judge.child import GARBAGE, RemoteSubject  # noqa: F401 (GARBAGE: for tests)
 from grading.sandbox import protocol, server
 
 CONTROL_TIMEOUT = 10.0     # a spawn or a close takes milliseconds; longer means it is stuck
 CONTROL_MAX = 1 << 16
-OUTPUT_SHOWN = 4096        # bytes of a subject's output kept for feedback
-GARBAGE = "the submission's process sent garbage"
 CLASS_BUDGET = 30.0        # default wall-clock seconds for all of one class's tests
 SUBMISSION_BUDGET = 60.0   # default wall-clock seconds for a whole submission
 WARNING = server.WARNING
@@ -89,10 +85,11 @@ class Sandbox:
     def __exit__(self, *exc):
         self.close()
 
-    def subject(self, sources, deadline=None):
-        """A fresh child holding `sources`; `deadline` (time.monotonic) ends the
+    def subject(self, sources, deadline=None, **sharing):
+        """A subject holding `sources` in a fresh child (or, see `sharing`, the child of
+        the class before: grading.judge.child); `deadline` (time.monotonic) ends the
         submission's budget, the class budget starts now."""
-        return RemoteSubject(self, sources, deadline)
+        return RemoteSubject(self, sources, deadline, **sharing)
 
     @property
     def memory_bytes(self):
@@ -150,9 +147,9 @@ class Sandbox:
             self._lose_server()
             raise _ZygoteGone from None
 
-    def _spawn(self):
+    def _spawn(self, cpu_seconds):
         """A fresh child: (id, generation, socket to it, fd of its output file)."""
-        spec = {"cpu_seconds": math.ceil(self.timeout) + 1,
+        spec = {"cpu_seconds": cpu_seconds,
                 "memory_bytes": self.memory_mb << 20, "refuse_forks": self.refuse_forks}
         with self._lock:
             if self._pid != os.getpid():     # we were forked: that server is the parent's
@@ -196,146 +193,3 @@ class Sandbox:
 def _stop_all(servers):
     while servers:
         servers.pop().stop()
-
-
-# --- the subject -----------------------------------------------------------------------
-
-def _doing(op, fields):
-    return {"new": f"creating {fields.get('cls_name')}",
-            "call": f"{fields.get('method')}()",
-            "read": f"reading .{fields.get('attr')}",
-            "hold": f"reading .{fields.get('attr')}",
-            "held": "reading the kept arrays",
-            "subtract": "updating the kept arrays",
-            "sgd_update": "update()"}.get(op, op)
-
-
-def describe_exit(status):
-    """A student-readable account of how the child ended."""
-    if status.get("code") == protocol.ISOLATION_EXIT:
-        return ("the sandbox could not be set up around it (a problem of the grader's "
-                "machine, not of your code: please tell the instructor)")
-    if status.get("code") == protocol.BROKEN_EXIT:
-        return ("it lost its connection to the grader (did the code close or write to "
-                "file descriptors it did not open?)")
-    if "code" in status:
-        return f"it exited with code {status['code']} (os._exit or sys.exit outside a method?)"
-    if status.get("by_us"):
-        return ("it closed its connection to the grader and went on running (did the code "
-                "close or write to file descriptors it did not open?)")
-    if "signal" in status:
-        number = status["signal"]
-        try:
-            name = signal.Signals(number).name
-        except ValueError:
-            name = f"signal {number}"
-        why = {"SIGSEGV": ": a segmentation fault", "SIGKILL": " (out of memory?)",
-               "SIGXFSZ": ": a file grew over the size limit"}.get(name, "")
-        return f"it was killed by {name}{why}"
-    return status.get("lost", "it could not be found")
-
-
-def _read_output(fd):
-    size = os.fstat(fd).st_size
-    text = os.pread(fd, OUTPUT_SHOWN, 0).decode("utf-8", "replace")
-    if size > OUTPUT_SHOWN:
-        text += f"\n[... {size - OUTPUT_SHOWN} more bytes of output not shown]"
-    return text
-
-
-class RemoteSubject(Subject):
-    """The student's classes, alive in a sandboxed child; see grading.judge.subject."""
-
-    def __init__(self, sandbox, sources, deadline=None):
-        self.sandbox, self.timeout = sandbox, sandbox.timeout
-        self.output, self.exit_info = "", None
-        self._failure = None     # (exception class, info) once the child is gone
-        self._loaded = False
-        if deadline is not None and time.monotonic() >= deadline:
-            self._sid = None     # never started: nothing to run it in
-            self.exit_info = {}
-            self._failure = (StudentTimeout, self._budget_info("submission"))
-            return
-        self._sid, self._generation, self._sock, self._output_fd = sandbox._spawn()
-        # Wall-clock budgets: this class's (from its child's start, so that a fork server
-        # started again in between is not counted), and the submission's.
-        self._budgets = [(time.monotonic() + sandbox.class_budget, "class")]
-        if deadline is not None:
-            self._budgets.append((deadline, "submission"))
-        try:
-            protocol.send(self._sock, {"sources": sources}, time.monotonic() + self.timeout)
-        except OSError:
-            pass                 # the child is gone already: the first request says how
-        except protocol.ProtocolError:
-            self._failure = (StudentError, {"type": "TooLarge", "where": "",
-                                            "message": "the submitted files are too large"})
-
-    def request(self, op, **fields):
-        if self._failure:
-            raise self._failure[0](self._failure[1])     # fail fast, never wait again
-        frame = protocol.pack({"op": op, "fields": fields})
-        call_end = time.monotonic() + self.timeout
-        budget_end, budget = min(self._budgets)
-        try:
-            protocol.send_frame(self._sock, frame, min(call_end, budget_end))
-            answer = checked_answer(op, protocol.recv(self._sock, min(call_end, budget_end)))
-        except TimeoutError:
-            if budget_end < call_end:
-                self._fail(StudentTimeout, self._budget_info(budget)["message"])
-            doing = _doing(op, fields) if self._loaded else "loading your files"
-            self._fail(StudentTimeout, f"{doing} did not finish within {self.timeout:g} s: "
-                                       "an endless loop?")
-        except (EOFError, OSError):
-            self._fail(StudentCrash, None)
-        except protocol.ProtocolError:
-            self._fail(StudentCrash, GARBAGE)
-        self._loaded = True
-        if "error" in answer:
-            raise StudentError(answer["error"])
-        return answer["ok"]
-
-    def _budget_info(self, budget):
-        if budget == "class":
-            seconds = self.sandbox.class_budget
-            text = (f"the tests of this class used up their time budget ({seconds:g} s in all; "
-                    f"one call may take {self.timeout:g} s): the tests not reached score 0 / "
-                    f"이 클래스의 테스트 시간 예산({seconds:g}초)을 다 써서, 실행되지 못한 "
-                    "테스트는 0점입니다")
-        else:
-            seconds = self.sandbox.submission_budget
-            text = (f"the submission used up its time budget ({seconds:g} s for all classes): "
-                    f"the tests not reached score 0 / 제출물 전체의 시간 예산({seconds:g}초)을 "
-                    "다 써서, 실행되지 못한 테스트는 0점입니다")
-        return {"type": "Timeout", "message": text, "where": ""}
-
-    def _fail(self, kind, message):
-        # After EOF the child is usually gone already; give it a moment to say how it ended.
-        self._finish(grace=0.2 if message is None else 0.0)
-        if kind is StudentCrash and self.exit_info.get("signal") == signal.SIGXCPU:
-            kind = StudentTimeout
-            message = (f"it used more than {math.ceil(self.timeout) + 1} s of CPU time: "
-                       "an endless loop?")
-        if message is None:
-            message = "the process running your code ended: " + describe_exit(self.exit_info)
-            tail = self.output.strip()[-300:]
-            if tail:
-                message += f"; its last output: {tail}"
-        info = {"type": "Timeout" if kind is StudentTimeout else "Crash",
-                "message": message, "where": ""}
-        self._failure = (kind, info)
-        raise kind(info)
-
-    def _finish(self, grace=0.0):
-        """Have the fork server kill the child and its leftovers; keep status and output."""
-        if self.exit_info is not None or self._sid is None:
-            return
-        self.exit_info = self.sandbox._release(self._sid, self._generation, grace)
-        self._sock.close()
-        self.output = _read_output(self._output_fd)
-        os.close(self._output_fd)
-
-    def close(self):
-        self._finish()
-        if self._failure is None:
-            self._failure = (StudentError, {"type": "Closed", "where": "",
-                                            "message": "the subject was closed"})

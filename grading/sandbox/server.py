@@ -211,6 +211,6 @@ def describe(kind, memory_bytes, why_plain=None):
     memory = (f"cgroup {mode}: {memory_bytes >> 20} MiB and {TASKS} tasks per sandbox"
               if mode != "none" else
               f"no cgroup ({cgroup.why_none()}): per-process limits and bounded tmpfs only")
-    return (f"sandbox: {head}; {uid}; a fresh mount+IPC namespace per class (/tmp "
+    return (f"sandbox: {head}; {uid}; a fresh mount+IPC namespace per submission file (/tmp "
             f"{TMP_BYTES >> 20} MiB, /dev/shm {SHM_BYTES >> 20} MiB, SysV {SHM_BYTES >> 20} MiB); "
             f"seccomp; memory: {memory}")
