@@ -31,7 +31,8 @@ MODULE_OF = {"MatMul": "test_matmul.py", "Sigmoid": "test_sigmoid.py",
 # Built-in pytest plugins the hidden suites never use: each costs time on every run.
 _UNUSED_PLUGINS = [arg for name in ("doctest", "junitxml", "pastebin", "logging", "faulthandler",
                                     "stepwise", "threadexception", "legacypath", "tmpdir",
-                                    "monkeypatch", "recwarn", "capture", "setuponly", "setupplan")
+                                    "monkeypatch", "recwarn", "capture", "setuponly", "setupplan",
+                                    "skipping", "subtests", "unittest", "debugging")
                    for arg in ("-p", f"no:{name}")]
 
 
@@ -218,6 +219,9 @@ class _KataPlugin:
 
 
 _ARGS = [*(str(SUITES / m) for m in MODULE_OF.values()),
+         # pytest-check is named, as every other plugin that pytest would find installed
+         # (anyio, ...) is kept out: see _the_session.
+         "-p", "pytest_check.plugin",
          "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:unraisableexception",
          *_UNUSED_PLUGINS, "--check-max-tb=0",
          # importlib mode from the repository root: the suites load as
@@ -225,6 +229,7 @@ _ARGS = [*(str(SUITES / m) for m in MODULE_OF.values()),
          # test_matmul, ... from the public tests/ run in the same process.
          "--import-mode=importlib",
          "--rootdir", str(SUITES.parents[2]), "-c", str(SUITES / "pytest.ini")]
+_NO_AUTOLOAD = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
 _session = None
 _session_lock = threading.Lock()
 
@@ -233,7 +238,19 @@ def _the_session():
     """This process's pytest session (a new one after a fork or a failed job)."""
     global _session
     if _session is None or _session.broken or _session.pid != os.getpid():
-        _session = session.Session(_ARGS, _KataPlugin())
+        # Only pytest's own plugins and pytest-check judge: what else happens to be
+        # installed here (plugins of jupyter's dependencies, say) must neither change a
+        # verdict nor cost time on every test. pytest reads this while it starts (every
+        # pytest 8 and 9 knows it); the environment is ours again once it has collected.
+        previous = os.environ.get(_NO_AUTOLOAD)
+        os.environ[_NO_AUTOLOAD] = "1"
+        try:
+            _session = session.Session(_ARGS, _KataPlugin())
+        finally:
+            if previous is None:
+                os.environ.pop(_NO_AUTOLOAD, None)
+            else:
+                os.environ[_NO_AUTOLOAD] = previous
     return _session
 
 
