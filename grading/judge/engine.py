@@ -154,6 +154,7 @@ class _KataPlugin:
 
     def __init__(self):
         self.errors = []         # collection errors: the session then ends
+        self.item = None         # the test being set up (see pytest_runtest_setup)
         self.begin(None, 0, {})
 
     def begin(self, make_subject, seed, rubric):
@@ -177,16 +178,22 @@ class _KataPlugin:
         for item in items:
             item.repr_failure = _plain_failure
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item):
+        # The item whose fixtures are set up next. The fixtures below read it here rather
+        # than through pytest's `request`, which pytest builds anew for every use.
+        self.item = item
+
     @pytest.fixture(scope="module")
-    def subject(self, request):
-        the_subject = self.make_subject(_class_of(str(request.module.__file__)))
+    def subject(self):
+        the_subject = self.make_subject(self.class_of(self.item))
         yield the_subject
         the_subject.close()
 
     @pytest.fixture
-    def rng(self, request):
+    def rng(self):
         # Per submission and per test: reruns reproduce, tests stay independent.
-        return np.random.default_rng([self.data_seed, zlib.crc32(request.node.name.encode())])
+        return np.random.default_rng([self.data_seed, zlib.crc32(self.item.name.encode())])
 
     @pytest.fixture
     def seed(self):
