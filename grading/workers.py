@@ -10,6 +10,12 @@ dies (PR_SET_PDEATHSIG), so a grader killed even by SIGKILL leaves no worker beh
 worker's sandbox goes with it (bubblewrap --die-with-parent, the fork server's own death
 signal). Workers start with SIGINT ignored: Ctrl-C is the main process's to handle, and
 `close()` (or leaving the `with`) kills them at once, whatever they were doing.
+
+Where there are at least as many CPUs as workers (and more than one worker), each worker
+gets a CPU of its own, which its sandbox inherits: a worker and its sandboxed child trade
+some 300 small messages per submission, and on one CPU each exchange is a plain context
+switch instead of a wake-up across CPUs (costly in a virtual machine): measured +8 % on
+`make bench`'s grader corpus at --jobs 2 on 2 cores.
 """
 import collections
 import multiprocessing
@@ -66,7 +72,7 @@ def _serve(conn, parent, func):
 
 
 class _Worker:
-    def __init__(self, context, func):
+    def __init__(self, context, func, cpu=None):
         ours, theirs = context.Pipe()
         # Ignored from the first instruction on (SIG_IGN survives exec, and Python keeps
         # an ignored SIGINT ignored): a Ctrl-C during start-up cannot reach the worker.
@@ -78,7 +84,12 @@ class _Worker:
         finally:
             signal.signal(signal.SIGINT, previous)
             theirs.close()
-        self.conn, self.task = ours, None
+        self.conn, self.task, self.cpu = ours, None, cpu
+        if cpu is not None:
+            try:
+                os.sched_setaffinity(self.process.pid, {cpu})
+            except OSError:      # gone already, or the CPU was taken from us: run anywhere
+                self.cpu = None
 
     def kill(self):
         if self.process.is_alive():
@@ -94,6 +105,8 @@ class Workers:
         self.jobs, self.func = max(1, int(jobs)), func
         self.context = multiprocessing.get_context("spawn")
         self.workers = []
+        allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+        self.cpus = allowed if 1 < self.jobs <= len(allowed) else []
 
     def __enter__(self):
         return self
@@ -123,7 +136,9 @@ class Workers:
                     worker.task = pending.popleft()
                     worker.conn.send((worker.task, *tasks[worker.task]))
             while pending and len(self.workers) < self.jobs:
-                self.workers.append(_Worker(self.context, self.func))
+                taken = {w.cpu for w in self.workers}
+                cpu = next((c for c in self.cpus if c not in taken), None)
+                self.workers.append(_Worker(self.context, self.func, cpu))
                 self.workers[-1].task = pending.popleft()
                 self.workers[-1].conn.send((self.workers[-1].task, *tasks[self.workers[-1].task]))
             busy = {w.conn: w for w in self.workers if w.task is not None}

@@ -44,14 +44,13 @@ def pack(obj):
     return HEADER.pack(len(payload)) + payload
 
 
-def _check_depth(obj, depth=0):
+def _check_depth(container, depth=1):
+    """Lists and dicts (the only containers json.loads makes) nested at most MAX_DEPTH
+    deep. Scalars are skipped without a call: this runs on every answer."""
     if depth > MAX_DEPTH:
         raise ProtocolError("message nested too deeply")
-    if isinstance(obj, dict):
-        for v in obj.values():
-            _check_depth(v, depth + 1)
-    elif isinstance(obj, list):
-        for v in obj:
+    for v in container.values() if type(container) is dict else container:
+        if type(v) is dict or type(v) is list:
             _check_depth(v, depth + 1)
 
 
@@ -62,7 +61,8 @@ def unpack(payload):
         obj = json.loads(payload.decode("utf-8"), object_hook=_json_to_bytes)
     except (ValueError, RecursionError, binascii.Error, UnicodeDecodeError) as exc:
         raise ProtocolError(f"not a JSON message: {type(exc).__name__}") from None
-    _check_depth(obj)
+    if type(obj) is dict or type(obj) is list:
+        _check_depth(obj)
     return obj
 
 

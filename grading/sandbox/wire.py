@@ -34,14 +34,14 @@ class Foreign:
         return self.type
 
 
-ALLOWED_DTYPES = {np.dtype(c).str for c in "?bBhHiIlLqQefd"}
+ALLOWED_DTYPES = {np.dtype(c).str: np.dtype(c) for c in "?bBhHiIlLqQefd"}   # .str -> dtype
 
 
 def decode(value):
     """Plain data -> a fresh, writable, base-class ndarray (or a `Foreign` marker)."""
     kind = value.get("kind")
     if kind == "array" and value["dtype"] in ALLOWED_DTYPES:
-        dtype = np.dtype(value["dtype"])
+        dtype = ALLOWED_DTYPES[value["dtype"]]
         shape = tuple(int(n) for n in value["shape"])
         data = value["data"]
         if len(data) != dtype.itemsize * math.prod(shape):
