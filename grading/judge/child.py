@@ -119,28 +119,67 @@ class RemoteSubject(Subject):
                                             "message": "the submitted files are too large"})
 
     def request(self, op, **fields):
+        outcome = self.requests([(op, fields)])[0]
+        if isinstance(outcome, StudentError):
+            raise outcome
+        return outcome
+
+    def requests(self, steps):
+        """See Subject.requests. Sent as one batch; the child sends each answer as soon as
+        it has it, and each has the time limit of one call, counted from the one before."""
         if self._failure:
-            raise self._failure[0](self._failure[1])     # fail fast, never wait again
-        frame = protocol.pack({"op": op, "fields": fields})
-        call_end = time.monotonic() + self.timeout
+            return [self._failure[0](self._failure[1])]     # fail fast, never wait again
+        if len(steps) == 1:
+            op, fields = steps[0]
+            message = {"op": op, "fields": fields}
+        else:
+            message = {"op": "batch", "fields": {"steps": [{"op": op, "fields": fields}
+                                                           for op, fields in steps]}}
+        outcomes = []
+        try:
+            self._send(protocol.pack(message), *steps[0])
+            for op, fields in steps:
+                answer = self._receive(op, fields)
+                if "error" in answer:
+                    outcomes.append(StudentError(answer["error"]))
+                    break
+                outcomes.append(answer["ok"])
+        except StudentError as exc:      # the child timed out or ended: it is gone now
+            outcomes.append(exc)
+        return outcomes
+
+    def _send(self, frame, op, fields):
+        budget_end, budget = min(self._budgets)
+        self._call_end = time.monotonic() + self.timeout
+        try:
+            protocol.send_frame(self._sock, frame, min(self._call_end, budget_end))
+        except TimeoutError:
+            self._timed_out(op, fields)
+        except (EOFError, OSError):
+            self._fail(StudentCrash, None)
+
+    def _receive(self, op, fields):
+        """The next answer, checked; the call's time runs from the answer before."""
         budget_end, budget = min(self._budgets)
         try:
-            protocol.send_frame(self._sock, frame, min(call_end, budget_end))
-            answer = checked_answer(op, protocol.recv(self._sock, min(call_end, budget_end)))
+            answer = checked_answer(op, protocol.recv(self._sock, min(self._call_end, budget_end)))
         except TimeoutError:
-            if budget_end < call_end:
-                self._fail(StudentTimeout, self._budget_info(budget)["message"])
-            doing = _doing(op, fields) if self._loaded else "loading your files"
-            self._fail(StudentTimeout, f"{doing} did not finish within {self.timeout:g} s: "
-                                       "an endless loop?")
+            self._timed_out(op, fields)
         except (EOFError, OSError):
             self._fail(StudentCrash, None)
         except protocol.ProtocolError:
             self._fail(StudentCrash, GARBAGE)
         self._loaded = True
-        if "error" in answer:
-            raise StudentError(answer["error"])
-        return answer["ok"]
+        self._call_end = time.monotonic() + self.timeout
+        return answer
+
+    def _timed_out(self, op, fields):
+        budget_end, budget = min(self._budgets)
+        if budget_end < self._call_end:
+            self._fail(StudentTimeout, self._budget_info(budget)["message"])
+        doing = _doing(op, fields) if self._loaded else "loading your files"
+        self._fail(StudentTimeout, f"{doing} did not finish within {self.timeout:g} s: "
+                                   "an endless loop?")
 
     def _budget_info(self, budget):
         if budget == "class":

@@ -44,6 +44,25 @@ class Call:
     args_after: list     # the argument arrays' values after the call
 
 
+def new_step(cls_name, *arrays, **kwargs):
+    """The request that makes cls_name(*arrays, **kwargs): (op, fields)."""
+    return "new", {"cls_name": cls_name, "args": [encode_input(a) for a in arrays],
+                   "kwargs": kwargs}
+
+
+def call_step(method, *arrays, handle=None):
+    """The request obj.method(*arrays) (handle None: the object a batch's "new" made)."""
+    return "call", {"handle": handle, "method": method, "args": [encode_input(a) for a in arrays]}
+
+
+def read_step(attr, handle=None):
+    return "read", {"handle": handle, "attr": attr}
+
+
+def call_result(answer):
+    return Call(decode(answer["result"]), [decode(a) for a in answer["args_after"]])
+
+
 class Handle:
     """One student object (a layer or an optimizer)."""
 
@@ -51,9 +70,8 @@ class Handle:
         self.subject, self.number, self.cls_name = subject, number, cls_name
 
     def call(self, method, *arrays):
-        answer = self.subject.request("call", handle=self.number, method=method,
-                                      args=[encode_input(a) for a in arrays])
-        return Call(decode(answer["result"]), [decode(a) for a in answer["args_after"]])
+        op, fields = call_step(method, *arrays, handle=self.number)
+        return call_result(self.subject.request(op, **fields))
 
     def forward(self, x):
         return self.call("forward", x).value
@@ -63,7 +81,8 @@ class Handle:
 
     def read(self, attr):
         """Values of `obj.params` or `obj.grads` now: a list of arrays, or `Foreign`."""
-        return decode(self.subject.request("read", handle=self.number, attr=attr))
+        op, fields = read_step(attr, handle=self.number)
+        return decode(self.subject.request(op, **fields))
 
     def hold(self, attr):
         """Keep the list's current items, like `model.grads += layer.grads`; see `Held`."""
@@ -93,12 +112,29 @@ class Subject:
     """A submission's classes. Subclasses implement `request(op, **fields)`."""
 
     def new(self, cls_name, *arrays, **kwargs):
-        number = self.request("new", cls_name=cls_name,
-                              args=[encode_input(a) for a in arrays], kwargs=kwargs)
-        return Handle(self, number, cls_name)
+        op, fields = new_step(cls_name, *arrays, **kwargs)
+        return Handle(self, self.request(op, **fields), cls_name)
 
     def request(self, op, **fields):
         raise NotImplementedError
+
+    def requests(self, steps):
+        """Several requests [(op, fields)] in turn, as a test makes them one after another:
+        a list of each one's answer, ending early with the StudentError of the first that
+        raised (the ones after it are not run). A `handle` of None in a step's fields
+        means the object that the first step, a "new", made."""
+        outcomes, made = [], None
+        for op, fields in steps:
+            if "handle" in fields and fields["handle"] is None:
+                fields = dict(fields, handle=made)
+            try:
+                outcomes.append(self.request(op, **fields))
+            except StudentError as exc:
+                outcomes.append(exc)
+                break
+            if op == "new" and made is None:
+                made = outcomes[-1]
+        return outcomes
 
     def close(self):
         """Free what the subject holds (a process, for the sandboxed one)."""

@@ -149,6 +149,27 @@ def _decode_request(fields):
     return out
 
 
+def answers(the_runner, steps):
+    """Answer requests ({"op", "fields"}) in turn, stopping after the first error: the
+    steps after it are not run, as a test stops at the first call that raises. A step whose
+    `handle` is None means the object the batch's first step (a "new") made."""
+    made = None
+    for step in steps:
+        fields = step["fields"]
+        if "handle" in fields and fields["handle"] is None:
+            fields = dict(fields, handle=made)
+        try:
+            answer = serve(the_runner, step["op"], fields)
+        except BaseException as exc:   # the runner's own failure, e.g. MemoryError in encode
+            answer = {"error": {"type": type(exc).__name__, "message": str(exc)[:300],
+                                "where": ""}}
+        if made is None and step["op"] == "new" and "ok" in answer:
+            made = answer["ok"]
+        yield answer
+        if "error" in answer:
+            return
+
+
 def serve(the_runner, op, fields):
     """Answer one request on the runner's side; student exceptions become error info."""
     if op not in ("new", "call", "read", "hold", "held", "subtract", "sgd_update"):

@@ -139,17 +139,19 @@ def child_main(sock, output, workdir, spec):
             message = protocol.recv(sock)
         except EOFError:
             return
-        try:
-            answer = runner.serve(the_runner, message["op"], message["fields"])
-        except BaseException as exc:   # the runner's own failure, e.g. MemoryError in encode
-            answer = {"error": {"type": type(exc).__name__, "message": str(exc)[:300],
-                                "where": ""}}
-        try:
-            frame = protocol.pack(answer)
-        except (protocol.ProtocolError, TypeError, ValueError) as exc:
-            frame = protocol.pack({"error": {"type": "AnswerTooLarge", "where": "",
-                                             "message": f"the answer cannot be sent: {exc}"}})
-        sock.sendall(frame)
+        # A batch (see grading.judge.child.RemoteSubject.requests) is answered step by
+        # step, each answer sent as soon as it is ready.
+        steps = message["fields"]["steps"] if message["op"] == "batch" else [message]
+        for answer in runner.answers(the_runner, steps):
+            try:
+                frame = protocol.pack(answer)
+            except (protocol.ProtocolError, TypeError, ValueError) as exc:
+                answer = {"error": {"type": "AnswerTooLarge", "where": "",
+                                    "message": f"the answer cannot be sent: {exc}"}}
+                frame = protocol.pack(answer)
+            sock.sendall(frame)
+            if "error" in answer:
+                break                  # the judge reads no further answer of this batch
 
 
 # --- the zygote ------------------------------------------------------------------------

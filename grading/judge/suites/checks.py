@@ -29,7 +29,7 @@ import pytest
 from pytest_check import check
 
 from grading.judge.suites.diagnose import grad_shape_problem, one_line, with_hint
-from grading.judge.suites.student import Student  # noqa: F401 (the suites' C.Student)
+from grading.judge.suites.student import Student, unused  # noqa: F401 (the suites' C.Student)
 
 FD_STEP = 1e-5
 FD_LIMIT = 1e-6
@@ -154,8 +154,14 @@ def distinct_messages():
     parameters) is reported for the first one only. Each suite module imports this
     fixture, which makes it autouse there."""
     _reported.clear()
+    unused()
     yield
     _reported.clear()
+    left = unused()
+    if left:   # the child ran calls the test never looked at: the verdict is not sound
+        raise RuntimeError("grader bug: planned calls not taken by the test: "
+                           + ", ".join(f"{s.made}: {[step[0] for step, _ in s.ahead]}"
+                                       for s in left))
 
 
 def fail(message):
@@ -234,6 +240,11 @@ def expect_unchanged(after, before, what, hints=()):
     change = float(np.max(np.abs(after - before)))
     hint = matching_hint(after, hints, before)
     return fail(with_hint(f"{what} (max abs change {change:.2e})", hint))
+
+
+def forward_backward_grads(x, dout):
+    """`then` (see Student) for a test that calls forward(x), backward(dout), then reads grads."""
+    return [("forward", x), ("backward", dout), ("read", "grads")]
 
 
 def grads_now(layer, count, shapes, when):

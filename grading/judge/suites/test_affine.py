@@ -34,7 +34,7 @@ def _db_hints(dout, N, H):
 def test_forward_values(subject, rng):
     for N, D, H in C.SHAPES:
         x, W, b, _ = C.layer_data(rng, N, D, H)
-        layer = C.Student(subject, CLS, W, b)
+        layer = C.Student(subject, CLS, W, b, then=[("forward", x)])
         out = layer.forward(x)
         what = f"Affine.forward ({C.dims(N, D, H)})"
         if C.expect_array(out, (N, H), what, returned="out", shape_text="(N, H)"):
@@ -47,7 +47,7 @@ def test_forward_values(subject, rng):
 def test_shapes(subject, rng):
     for N, D, H in C.SHAPES:
         x, W, b, dout = C.layer_data(rng, N, D, H)
-        layer = C.Student(subject, CLS, W, b)
+        layer = C.Student(subject, CLS, W, b, then=C.forward_backward_grads(x, dout))
         what = f"({C.dims(N, D, H)})"
         out = layer.forward(x)
         C.expect_array(out, (N, H), f"Affine.forward {what}", returned="out",
@@ -61,7 +61,7 @@ def test_shapes(subject, rng):
 def test_backward_dx_matches_finite_differences(subject, rng):
     for N, D, H in C.SHAPES:
         x, W, b, dout = C.layer_data(rng, N, D, H)
-        layer = C.Student(subject, CLS, W, b)
+        layer = C.Student(subject, CLS, W, b, then=C.forward_backward_grads(x, dout))
         layer.forward(x)
         dx = layer.backward(dout)
         what = f"Affine.backward ({C.dims(N, D, H)})"
@@ -79,7 +79,7 @@ def _grads_after_backward(subject, rng):
     (None when they could not be read; the reason is already reported)."""
     for N, D, H in C.SHAPES:
         x, W, b, dout = C.layer_data(rng, N, D, H)
-        layer = C.Student(subject, CLS, W, b)
+        layer = C.Student(subject, CLS, W, b, then=C.forward_backward_grads(x, dout))
         layer.forward(x)
         layer.backward(dout)
         what = f"after Affine.backward ({C.dims(N, D, H)})"
@@ -122,10 +122,11 @@ def test_backward_overwrites_grads(subject, rng):
     x, W, b, dout = C.layer_data(rng, N, D, H)
     dout2 = rng.standard_normal((N, H))
     shapes = _grad_shapes(D, H)
-    once = C.Student(subject, CLS, W, b)
+    once = C.Student(subject, CLS, W, b, then=[("forward", x), ("backward", dout2)])
     once.forward(x)
     once.backward(dout2)
-    twice = C.Student(subject, CLS, W, b)
+    twice = C.Student(subject, CLS, W, b,
+                      then=[*C.forward_backward_grads(x, dout), ("backward", dout2)])
     twice.forward(x)
     twice.backward(dout)
     first = C.grads_now(twice, 2, shapes, "after a first backward")
@@ -142,10 +143,11 @@ def test_second_forward_replaces_cache(subject, rng):
     x1, W, b, dout = C.layer_data(rng, N, D, H)
     x2 = rng.standard_normal((N, D))
     shapes = _grad_shapes(D, H)
-    fresh = C.Student(subject, CLS, W, b)
+    fresh = C.Student(subject, CLS, W, b, then=[("forward", x2), ("backward", dout)])
     fresh.forward(x2)
     fresh.backward(dout)
-    layer = C.Student(subject, CLS, W, b)
+    layer = C.Student(subject, CLS, W, b,
+                      then=[("forward", x1), *C.forward_backward_grads(x2, dout)])
     layer.forward(x1)
     layer.forward(x2)
     layer.backward(dout)
@@ -159,7 +161,8 @@ def test_second_forward_replaces_cache(subject, rng):
 def test_arguments_not_modified(subject, rng):
     N, D, H = C.SQUARE
     x, W, b, dout = C.layer_data(rng, N, D, H)
-    layer = C.Student(subject, CLS, W, b)
+    layer = C.Student(subject, CLS, W, b,
+                      then=[("forward", x), ("backward", dout), ("read", "params")])
     forward = layer.call("forward", x)
     backward = layer.call("backward", dout)
     C.expect_unchanged(forward.args_after[0], x, "Affine.forward(x) changed x in place")

@@ -16,7 +16,7 @@ CLS = "MatMul"
 def test_forward_values(subject, rng):
     for N, D, H in C.SHAPES:
         x, W, _, _ = C.layer_data(rng, N, D, H)
-        layer = C.Student(subject, CLS, W)
+        layer = C.Student(subject, CLS, W, then=[("forward", x)])
         out = layer.forward(x)
         what = f"MatMul.forward ({C.dims(N, D, H)})"
         if C.expect_array(out, (N, H), what, returned="out", shape_text="(N, H)"):
@@ -27,7 +27,7 @@ def test_forward_values(subject, rng):
 def test_shapes(subject, rng):
     for N, D, H in C.SHAPES:
         x, W, _, dout = C.layer_data(rng, N, D, H)
-        layer = C.Student(subject, CLS, W)
+        layer = C.Student(subject, CLS, W, then=C.forward_backward_grads(x, dout))
         what = f"({C.dims(N, D, H)})"
         out = layer.forward(x)
         C.expect_array(out, (N, H), f"MatMul.forward {what}", returned="out",
@@ -41,7 +41,7 @@ def test_shapes(subject, rng):
 def test_backward_dx_matches_finite_differences(subject, rng):
     for N, D, H in C.SHAPES:
         x, W, _, dout = C.layer_data(rng, N, D, H)
-        layer = C.Student(subject, CLS, W)
+        layer = C.Student(subject, CLS, W, then=C.forward_backward_grads(x, dout))
         layer.forward(x)
         dx = layer.backward(dout)
         what = f"MatMul.backward ({C.dims(N, D, H)})"
@@ -57,7 +57,7 @@ def test_backward_dx_matches_finite_differences(subject, rng):
 def test_backward_dW_matches_finite_differences(subject, rng):
     for N, D, H in C.SHAPES:
         x, W, _, dout = C.layer_data(rng, N, D, H)
-        layer = C.Student(subject, CLS, W)
+        layer = C.Student(subject, CLS, W, then=C.forward_backward_grads(x, dout))
         layer.forward(x)
         layer.backward(dout)
         what = f"after MatMul.backward ({C.dims(N, D, H)})"
@@ -86,10 +86,11 @@ def test_backward_overwrites_grads(subject, rng):
     N, D, H = C.SQUARE
     x, W, _, dout = C.layer_data(rng, N, D, H)
     dout2 = rng.standard_normal((N, H))
-    once = C.Student(subject, CLS, W)
+    once = C.Student(subject, CLS, W, then=[("forward", x), ("backward", dout2)])
     once.forward(x)
     once.backward(dout2)
-    twice = C.Student(subject, CLS, W)
+    twice = C.Student(subject, CLS, W,
+                      then=[*C.forward_backward_grads(x, dout), ("backward", dout2)])
     twice.forward(x)
     twice.backward(dout)
     first = C.grads_now(twice, 1, [(D, H)], "after a first backward")
@@ -104,10 +105,11 @@ def test_second_forward_replaces_cache(subject, rng):
     N, D, H = C.SQUARE
     x1, W, _, dout = C.layer_data(rng, N, D, H)
     x2 = rng.standard_normal((N, D))
-    fresh = C.Student(subject, CLS, W)
+    fresh = C.Student(subject, CLS, W, then=[("forward", x2), ("backward", dout)])
     fresh.forward(x2)
     dx_fresh = fresh.backward(dout)
-    layer = C.Student(subject, CLS, W)
+    layer = C.Student(subject, CLS, W,
+                      then=[("forward", x1), *C.forward_backward_grads(x2, dout)])
     layer.forward(x1)
     layer.forward(x2)
     dx = layer.backward(dout)
@@ -123,7 +125,8 @@ def test_second_forward_replaces_cache(subject, rng):
 def test_arguments_not_modified(subject, rng):
     N, D, H = C.SQUARE
     x, W, _, dout = C.layer_data(rng, N, D, H)
-    layer = C.Student(subject, CLS, W)
+    layer = C.Student(subject, CLS, W,
+                      then=[("forward", x), ("backward", dout), ("read", "params")])
     forward = layer.call("forward", x)
     backward = layer.call("backward", dout)
     C.expect_unchanged(forward.args_after[0], x, "MatMul.forward(x) changed x in place")

@@ -40,7 +40,7 @@ def _backward_hints(x, dout):
 def test_forward_values(subject, rng):
     for N, D in SHAPES:
         x = rng.uniform(-6.0, 6.0, size=(N, D))
-        layer = C.Student(subject, CLS)
+        layer = C.Student(subject, CLS, then=[("forward", x)])
         out = layer.forward(x)
         what = f"Sigmoid.forward (x of shape {(N, D)})"
         if C.expect_array(out, (N, D), what, returned="out", shape_text="x.shape"):
@@ -52,7 +52,7 @@ def test_backward_shape(subject, rng):
     for N, D in SHAPES:
         x = C.sigmoid_input(rng, (N, D))
         dout = rng.standard_normal((N, D))
-        layer = C.Student(subject, CLS)
+        layer = C.Student(subject, CLS, then=[("forward", x), ("backward", dout)])
         layer.forward(x)
         dx = layer.backward(dout)
         C.expect_array(dx, (N, D), f"Sigmoid.backward (x of shape {(N, D)})", returned="dx",
@@ -63,7 +63,7 @@ def test_backward_matches_finite_differences(subject, rng):
     for N, D in SHAPES:
         x = C.sigmoid_input(rng, (N, D))
         dout = rng.standard_normal((N, D))
-        layer = C.Student(subject, CLS)
+        layer = C.Student(subject, CLS, then=[("forward", x), ("backward", dout)])
         layer.forward(x)
         dx = layer.backward(dout)
         what = f"Sigmoid.backward (x of shape {(N, D)})"
@@ -78,10 +78,10 @@ def test_second_forward_replaces_cache(subject, rng):
     N, D = 3, 4
     x1, x2 = C.sigmoid_input(rng, (N, D)), C.sigmoid_input(rng, (N, D))
     dout = rng.standard_normal((N, D))
-    fresh = C.Student(subject, CLS)
+    fresh = C.Student(subject, CLS, then=[("forward", x2), ("backward", dout)])
     fresh.forward(x2)
     expected = fresh.backward(dout)
-    layer = C.Student(subject, CLS)
+    layer = C.Student(subject, CLS, then=[("forward", x1), ("forward", x2), ("backward", dout)])
     layer.forward(x1)
     layer.forward(x2)
     got = layer.backward(dout)
@@ -96,7 +96,7 @@ def test_arguments_not_modified(subject, rng):
     N, D = 3, 4
     x = C.sigmoid_input(rng, (N, D))
     dout = rng.standard_normal((N, D))
-    layer = C.Student(subject, CLS)
+    layer = C.Student(subject, CLS, then=[("forward", x), ("backward", dout)])
     forward = layer.call("forward", x)
     backward = layer.call("backward", dout)
     y = C.sigmoid(x)
