@@ -84,7 +84,8 @@ def safeguards(repeat):
         print(f"  KATA_SANDBOX={mode}: fork server start {start * 1000:.0f} ms (once per worker); "
               f"a child with fresh mount+IPC namespaces, read-only remount, uid drop: "
               f"{fresh * 1000:.1f} ms, without: {plain * 1000:.1f} ms "
-              f"(+{(fresh - plain) * 1000:.1f} ms per class)")
+              f"(+{(fresh - plain) * 1000:.1f} ms per child; a submission takes two, "
+              "a notebook one)")
     if cgroup.mode() != "none":
         made = _median_seconds(lambda: cgroup.Group(1 << 30, 64).remove(), repeat)
         print(f"  cgroup {cgroup.mode()} made and removed: {made * 1000:.1f} ms (once per worker)")
