@@ -59,11 +59,11 @@ def test_a_batch_stops_where_the_calls_would(sandbox, where):
 
 def test_each_step_has_the_time_of_one_call(quick):
     subject = quick.subject({"layers": COUNTING})
-    slow = np.full((1, 2), 300.0)             # 0.3 s per forward, under the 0.5 s limit
+    slow = np.full((1, 2), 200.0)             # 0.2 s per forward, under the 0.5 s limit
     steps = [new_step("MatMul", np.eye(2))] + [call_step("forward", slow)] * 3
-    outcomes = subject.requests(steps)        # 0.9 s in all: no step over its limit
+    outcomes = subject.requests(steps)        # 0.6 s in all: no step over its limit
     assert [type(o) for o in outcomes] == [int, dict, dict, dict]
-    too_slow = np.full((1, 2), 700.0)
+    too_slow = np.full((1, 2), 600.0)
     outcomes = subject.requests([new_step("MatMul", np.eye(2)), call_step("forward", slow),
                                  call_step("forward", too_slow), call_step("forward", slow)])
     assert type(outcomes[-1]) is StudentTimeout and len(outcomes) == 3
