@@ -94,11 +94,6 @@ class RemoteSubject(Subject):
             self.exit_info = {}
             self._failure = (StudentTimeout, self._budget_info("submission"))
             return
-        # Wall-clock budgets: this class's (from its start, so that a fork server
-        # started again in between is not counted), and the submission's.
-        budgets = [(None, "class")]
-        if deadline is not None:
-            budgets.append((deadline, "submission"))
         if child is not None:
             self._sid, self._generation, self._sock, self._output_fd = child
             self._loaded = True
@@ -106,8 +101,11 @@ class RemoteSubject(Subject):
             cpu_seconds = (math.ceil(self.timeout) + 1) * max(1, int(cpu_share))
             self._sid, self._generation, self._sock, self._output_fd = sandbox._spawn(
                 cpu_seconds)
-        self._budgets = [(time.monotonic() + sandbox.class_budget if end is None else end, name)
-                         for end, name in budgets]
+        # Wall-clock budgets: this class's (from its start, so that a fork server
+        # started again in between is not counted), and the submission's.
+        self._budgets = [(time.monotonic() + sandbox.class_budget, "class")]
+        if deadline is not None:
+            self._budgets.append((deadline, "submission"))
         if child is not None:
             return
         try:

@@ -200,7 +200,7 @@ class _KataPlugin:
         return self.data_seed
 
     def _result_for(self, item):
-        cls = _class_of(str(item.path))
+        cls = self.class_of(item)
         entry = self.rubric.get(cls, {}).get(item.name)
         if entry is None:
             raise KeyError(f"{cls}.{item.name} has no entry in rubric.toml")

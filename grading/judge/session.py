@@ -114,8 +114,3 @@ class Session:
             job.done.wait()
         if job.error is not None:
             raise SessionError(f"the hidden suites failed: {job.error!r}") from job.error
-
-    def close(self):
-        if not self.broken and self._thread.is_alive():
-            self.jobs.put(None)
-            self._thread.join(10)
